@@ -1,0 +1,56 @@
+# Small helpers so every module is declared the same way and its links state the allowed arrows
+# of docs/architecture.md. Warnings and sanitizers come from INTERFACE targets, not global flags.
+
+add_library(gpufleet_warnings INTERFACE)
+target_compile_options(gpufleet_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
+  -Woverloaded-virtual -Wconversion -Wsign-conversion -Wnull-dereference -Wimplicit-fallthrough
+  $<$<BOOL:${GPUFLEET_WERROR}>:-Werror>)
+
+add_library(gpufleet_sanitizers INTERFACE)
+if(GPUFLEET_SANITIZE)
+  target_compile_options(gpufleet_sanitizers INTERFACE
+    -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  target_link_options(gpufleet_sanitizers INTERFACE -fsanitize=address,undefined)
+endif()
+
+# gpufleet_module(NAME SOURCES ... DEPS ...): one static library per src/<module>.
+# DEPS lists the modules (and third-party targets) this module may use; nothing else is visible.
+function(gpufleet_module name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(gpufleet_${name} STATIC ${ARG_SOURCES})
+  add_library(gpufleet::${name} ALIAS gpufleet_${name})
+  target_include_directories(gpufleet_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(gpufleet_${name} PUBLIC ${ARG_DEPS} gpufleet_sanitizers
+                        PRIVATE ${ARG_PRIVATE_DEPS} gpufleet_warnings)
+endfunction()
+
+# gpufleet_test(NAME SOURCES ... DEPS ... [LABELS ...]): a GoogleTest binary registered with CTest.
+function(gpufleet_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;LABELS" ${ARGN})
+  if(NOT GPUFLEET_BUILD_TESTS)
+    return()
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main
+                        gpufleet_warnings gpufleet_sanitizers)
+  target_compile_definitions(${name} PRIVATE
+    GPUFLEET_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
+                       PROPERTIES LABELS "${ARG_LABELS}"
+                       ENVIRONMENT "GPUFLEET_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()
+
+# gpufleet_embed(TARGET_VAR NAMESPACE_FN OUTPUT FILES ...): turns data files into a generated .cc
+# that defines `std::vector<EmbeddedFile> <FN>()`, so binaries carry their facts with them.
+function(gpufleet_embed out_var fn output)
+  set(files ${ARGN})
+  add_custom_command(
+    OUTPUT ${output}
+    COMMAND ${CMAKE_COMMAND} -DFN=${fn} -DOUTPUT=${output} "-DFILES=${files}"
+            -P ${PROJECT_SOURCE_DIR}/cmake/EmbedFiles.cmake
+    DEPENDS ${files} ${PROJECT_SOURCE_DIR}/cmake/EmbedFiles.cmake
+    COMMENT "Embedding ${fn}"
+    VERBATIM)
+  set(${out_var} ${output} PARENT_SCOPE)
+endfunction()

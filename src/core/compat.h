@@ -1,0 +1,75 @@
+#ifndef GPUFLEET_CORE_COMPAT_H_
+#define GPUFLEET_CORE_COMPAT_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/catalog.h"
+#include "core/version.h"
+
+namespace gpufleet::core {
+
+// The compatibility engine: rules over the catalog that say whether a host vGPU manager, guest
+// driver, CUDA toolkit, board, vGPU type, license and release fit together, and whether a VM can
+// live-migrate between two hosts. Every finding explains itself and names its sources. Pure: the
+// date is an input.
+
+enum class Verdict { kOk, kWarn, kFail, kUnknown };
+[[nodiscard]] std::string_view VerdictName(Verdict v);  // "ok", "warn", "fail", "unknown"
+
+struct Finding {
+  std::string rule;     // stable id, e.g. "host-guest", "guest-cuda", "support"
+  std::string subject;  // what was checked: "host 525.105.14 + guest 525.105.17"
+  Verdict verdict = Verdict::kUnknown;
+  std::string reason;                // one or two sentences an operator can act on
+  std::vector<std::string> sources;  // catalog Source ids
+  bool inferred = false;             // true when the verdict rests on an inferred fact
+};
+
+struct CompatReport {
+  std::vector<Finding> findings;
+  // kFail if any finding fails, else kWarn if any warns, else kOk (unknowns do not fail).
+  [[nodiscard]] Verdict Overall() const;
+};
+
+enum class GuestOs { kLinux, kWindows };
+
+// Any subset may be given; a rule whose inputs are partly given reports kUnknown and names what is
+// missing; a rule with none of its inputs is skipped.
+struct CompatQuery {
+  std::optional<std::string> board;              // any board spelling
+  std::optional<DriverVersion> host_driver;      // vGPU manager
+  std::optional<DriverVersion> guest_driver;
+  std::optional<GuestOs> guest_os;               // default: inferred from the guest driver
+  std::optional<CudaVersion> cuda;
+  std::vector<std::string> profiles;             // any type spellings
+  std::optional<ReleaseVersion> release;
+  std::optional<std::string> license;            // edition id: vWS, vCS, vPC, vApps
+  std::optional<int> feature_type;               // gridd.conf FeatureType
+  CivilDate today;
+};
+
+// Fails only on bad input (unknown board, type or edition; InvalidArgument / NotFound naming it).
+absl::StatusOr<CompatReport> CheckCompatibility(const Catalog& catalog, const CompatQuery& query);
+
+enum class Hypervisor { kKvm, kVsphere };
+
+struct MigrationQuery {
+  Hypervisor hypervisor = Hypervisor::kKvm;
+  std::optional<DriverVersion> src_host_driver;
+  std::optional<DriverVersion> dst_host_driver;
+  std::optional<DriverVersion> guest_driver;
+  std::optional<std::string> src_profile;
+  std::optional<std::string> dst_profile;
+  std::optional<bool> src_ecc;
+  std::optional<bool> dst_ecc;
+  std::optional<bool> hotmigrate;  // vSphere: vCenter's vgpu.hotmigrate.enabled
+};
+
+absl::StatusOr<CompatReport> CheckMigration(const Catalog& catalog, const MigrationQuery& query);
+
+}  // namespace gpufleet::core
+
+#endif  // GPUFLEET_CORE_COMPAT_H_
