@@ -142,6 +142,32 @@ std::vector<std::string> Catalog::TypeNames() const {
   return names;
 }
 
+namespace {
+
+// The board's types of the same series and kind just below and just above the requested size:
+// what an operator who typed P40-9Q most likely wants to see.
+std::vector<std::string> NearestSizes(const Board& b, const TypeName& wanted) {
+  const VgpuType* below = nullptr;
+  const VgpuType* above = nullptr;
+  for (const VgpuType& t : b.types) {
+    if (t.series != wanted.series || t.mig_backed != wanted.mig_backed()) continue;
+    if (t.framebuffer_mib <= wanted.framebuffer_mib() &&
+        (!below || t.framebuffer_mib > below->framebuffer_mib)) {
+      below = &t;
+    }
+    if (t.framebuffer_mib >= wanted.framebuffer_mib() &&
+        (!above || t.framebuffer_mib < above->framebuffer_mib)) {
+      above = &t;
+    }
+  }
+  std::vector<std::string> out;
+  if (below) out.push_back(below->name);
+  if (above && above != below) out.push_back(above->name);
+  return out;
+}
+
+}  // namespace
+
 absl::StatusOr<const VgpuType*> Catalog::ResolveType(std::string_view spelling,
                                                      const Board* board) const {
   const VgpuType* found = nullptr;
@@ -169,11 +195,19 @@ absl::StatusOr<const VgpuType*> Catalog::ResolveType(std::string_view spelling,
     if (found == nullptr) {
       std::string msg = StrCat("unknown vGPU type ", QuoteForMessage(spelling));
       const Board* b = FindBoard(parsed->board_prefix);
+      std::vector<std::string> nearest = b ? NearestSizes(*b, *parsed) : std::vector<std::string>{};
       if (b == nullptr) {
         StrAppend(&msg, ": no board with prefix ", QuoteForMessage(parsed->board_prefix));
-      }
-      if (auto near = ClosestMatch(parsed->ToString(), TypeNames())) {
-        StrAppend(&msg, "; did you mean ", *near, "?");
+        if (auto near = ClosestMatch(parsed->ToString(), TypeNames())) {
+          StrAppend(&msg, "; did you mean ", *near, "?");
+        }
+      } else if (!nearest.empty()) {
+        StrAppend(&msg, ": ", b->prefix, " has no ", parsed->framebuffer_gb, " GB ",
+                  std::string(1, SeriesLetter(parsed->series)), "-series type; nearest: ",
+                  StrJoin(nearest, ", "));
+      } else {
+        StrAppend(&msg, ": ", b->prefix, " has no ", std::string(1, SeriesLetter(parsed->series)),
+                  "-series", parsed->mig_backed() ? " MIG-backed" : "", " types");
       }
       StrAppend(&msg, " (see 'gpufleet catalog types",
                       b ? StrCat(" --board ", b->prefix) : std::string(), "')");

@@ -75,7 +75,9 @@ TEST(CatalogTest, UnknownNamesGetSuggestions) {
   auto c = *Catalog::Load(MiniCatalog());
   auto t = c.ResolveType("P40-9Q");
   EXPECT_EQ(t.status().code(), absl::StatusCode::kNotFound);
-  EXPECT_THAT(t.status().message(), HasSubstr("did you mean P40-8Q?"));
+  EXPECT_THAT(t.status().message(), HasSubstr("P40 has no 9 GB Q-series type; nearest: P40-8Q"));
+  EXPECT_THAT(c.ResolveType("P40-8C").status().message(), HasSubstr("P40 has no C-series types"));
+  EXPECT_THAT(c.ResolveType("P41-8Q").status().message(), HasSubstr("did you mean P40-8Q?"));
   auto bad = c.ResolveType("P40_8Q");
   EXPECT_EQ(bad.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_THAT(bad.status().message(), HasSubstr("did you mean P40-8Q?"));

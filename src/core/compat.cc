@@ -74,7 +74,10 @@ class Checker {
       board_ = *b;
     }
     for (const std::string& p : q_.profiles) {
-      absl::StatusOr<const VgpuType*> t = catalog_.ResolveType(p, nullptr);
+      // A sysfs description names no board, so --board narrows it; names are resolved alone so
+      // that a type of another board becomes a failing profile-board rule, not an error.
+      absl::StatusOr<const VgpuType*> t =
+          catalog_.ResolveType(p, LooksLikeMdevDescription(p) ? board_ : nullptr);
       if (!t.ok()) return t.status();
       if (std::find(profiles_.begin(), profiles_.end(), *t) == profiles_.end()) {
         profiles_.push_back(*t);
@@ -122,7 +125,15 @@ class Checker {
     return "?";
   }
 
-  void Add(Finding f) { report_.findings.push_back(std::move(f)); }
+  void Add(Finding f) {
+    // Keep the first mention of each source, in order.
+    std::vector<std::string> unique;
+    for (std::string& id : f.sources) {
+      if (std::find(unique.begin(), unique.end(), id) == unique.end()) unique.push_back(std::move(id));
+    }
+    f.sources = std::move(unique);
+    report_.findings.push_back(std::move(f));
+  }
 
   void CheckRelease() {
     if (q_.release) {
@@ -279,7 +290,7 @@ class Checker {
     if (release_.branch == nullptr) return;
     const ReleaseBranch& b = *release_.branch;
     Finding r{"release-cuda", StrCat("CUDA ", q_.cuda->ToString(), " on ", ReleaseText()),
-              Verdict::kUnknown, "", b.provenance.sources, b.provenance.IsInferred("cuda")};
+              Verdict::kUnknown, "", {internal::kSrcCudaToolkits}, b.provenance.IsInferred("cuda")};
     if (!b.cuda) {
       r.reason = StrCat("the catalog does not record which CUDA toolkit branch ", b.branch,
                               ".x matches");
@@ -340,6 +351,18 @@ class Checker {
 
   void CheckProfile(const VgpuType& t) {
     const Board* tb = catalog_.BoardOf(t);
+    Add({"profile", t.name, Verdict::kOk,
+         StrCat(tb->name, ", ", std::string(1, SeriesLetter(t.series)), "-series (",
+                SeriesDescription(t.series), "), ",
+                t.mig_backed ? StrCat(*t.mig_slices, " of ", tb->mig ? tb->mig->compute_slices : 7,
+                                      " MIG slices, ")
+                             : std::string(),
+                t.framebuffer_mib % 1024 == 0 ? StrCat(t.framebuffer_mib / 1024, " GB")
+                                              : StrCat(t.framebuffer_mib, " MB"),
+                ", up to ", t.max_instances, " per GPU",
+                t.provenance.IsInferred("max_instances") ? " (count inferred)" : "",
+                t.mdev_id ? StrCat(", mdev type nvidia-", *t.mdev_id) : std::string()),
+         t.provenance.sources, t.provenance.inferred()});
     if (q_.board && board_ != nullptr && tb != board_) {
       Add({"profile-board", t.name, Verdict::kFail,
            StrCat(t.name, " is a ", tb->name, " type; it cannot run on ", board_->name,
@@ -351,12 +374,10 @@ class Checker {
     if (q_.cuda) {
       Finding f{"profile-cuda", StrCat(t.name, " + CUDA"), t.cuda ? Verdict::kOk : Verdict::kFail,
                 "", t.provenance.sources, t.provenance.IsInferred("cuda")};
-      f.reason = t.cuda ? StrCat(std::string(1, SeriesLetter(t.series)), "-series (",
-                                       SeriesDescription(t.series), ") vGPUs run CUDA")
-                        : StrCat(std::string(1, SeriesLetter(t.series)), "-series (",
-                                       SeriesDescription(t.series),
-                                       ") vGPUs cannot run CUDA; use a Q- or C-series type");
-      if (needed) f.sources.insert(f.sources.end(), needed->provenance.sources.begin(), needed->provenance.sources.end());
+      f.reason = StrCat(std::string(1, SeriesLetter(t.series)), "-series vGPUs (",
+                        SeriesDescription(t.series), ") ",
+                        t.cuda ? "run CUDA" : "cannot run CUDA; use a Q- or C-series type");
+      f.sources.push_back(internal::kSrcLicensing);
       Add(std::move(f));
     }
     Finding lic{"profile-license", t.name, Verdict::kOk, "", {internal::kSrcLicensing}, false};

@@ -47,7 +47,7 @@ int PreviousLtsBranch(const Catalog& catalog, int branch) {
 }  // namespace
 
 std::vector<std::string> RuleSourceIds() {
-  return {kSrcLifecycle,  kSrcCudaMvc,   kSrcCudaVgpu,      kSrcLicensing,
+  return {kSrcLifecycle,  kSrcCudaMvc,   kSrcCudaToolkits,   kSrcCudaVgpu,      kSrcLicensing,
           kSrcGridd,      kSrcUnlicensed, kSrcPlacement,    kSrcRhelMigration,
           kSrcVmotion,    kSrcAieMigration};
 }

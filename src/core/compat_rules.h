@@ -15,6 +15,7 @@ namespace gpufleet::core::internal {
 // Source ids the rules cite for facts that live in the rules rather than in a catalog row.
 inline constexpr char kSrcLifecycle[] = "LIFECYCLE";
 inline constexpr char kSrcCudaMvc[] = "CUDA-MVC";
+inline constexpr char kSrcCudaToolkits[] = "CUDA-RN";
 inline constexpr char kSrcCudaVgpu[] = "CUDA-VGPU";
 inline constexpr char kSrcLicensing[] = "LICENSING-GUIDES";
 inline constexpr char kSrcGridd[] = "GRIDD-TEMPLATE";

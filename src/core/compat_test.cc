@@ -188,6 +188,15 @@ TEST(CompatTest, BoardReleaseSupport) {
   EXPECT_EQ(One(Check(q), "board-release").verdict, Verdict::kUnknown);
 }
 
+TEST(CompatTest, EachProfileIsDescribed) {
+  CompatQuery q = Today();
+  q.board = "P40";
+  q.profiles = {"num_heads=4, frl_config=60, framebuffer=8192M, max_resolution=7680x4320, max_instance=3"};
+  Finding f = One(Check(q), "profile");
+  EXPECT_EQ(f.subject, "P40-8Q");
+  EXPECT_THAT(f.reason, HasSubstr("8 GB, up to 3 per GPU"));
+}
+
 TEST(CompatTest, ProfileRules) {
   CompatQuery q = Today();
   q.board = "P40";
@@ -261,7 +270,8 @@ TEST(CompatTest, BadInputIsAnError) {
   EXPECT_EQ(CheckCompatibility(C(), q).status().code(), absl::StatusCode::kNotFound);
   q = Today();
   q.profiles = {"P40-9Q"};
-  EXPECT_THAT(CheckCompatibility(C(), q).status().message(), HasSubstr("did you mean"));
+  EXPECT_THAT(std::string(CheckCompatibility(C(), q).status().message()),
+              HasSubstr("nearest: P40-8Q, P40-12Q"));
   q = Today();
   q.license = "vGold";
   EXPECT_THAT(CheckCompatibility(C(), q).status().message(), HasSubstr("is not one of vWS"));

@@ -24,10 +24,10 @@ std::optional<Series> SeriesFromLetter(char c) {
 
 std::string_view SeriesDescription(Series s) {
   switch (s) {
-    case Series::kQ: return "virtual workstation (graphics and CUDA)";
-    case Series::kC: return "compute (CUDA, Linux)";
-    case Series::kB: return "virtual PC (business desktop, no CUDA)";
-    case Series::kA: return "virtual applications (RDSH, no CUDA)";
+    case Series::kQ: return "virtual workstation";
+    case Series::kC: return "compute";
+    case Series::kB: return "virtual PC";
+    case Series::kA: return "virtual applications";
   }
   return "unknown";
 }

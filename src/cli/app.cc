@@ -1,0 +1,229 @@
+// The command-line front end: CLI11 wiring, global flags, and the translation of CLI11's
+// exceptions and absl::Status into exit codes. Commands themselves live in *_command.cc.
+
+#include "cli/app.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "CLI/CLI.hpp"
+#include "absl/time/time.h"
+#include "cli/catalog_command.h"
+#include "cli/compat_command.h"
+#include "cli/context.h"
+#include "cli/version_command.h"
+#include "common/strings.h"
+
+namespace gpufleet::cli {
+namespace {
+
+constexpr std::size_t kMaxCatalogFileBytes = 16 << 20;
+
+constexpr char kRootHelp[] = R"(
+Examples:
+  gpufleet catalog boards
+  gpufleet catalog types --board P40 --series Q
+  gpufleet compat --board P40 --host-driver 525.105.14 --guest-driver 525.105.17 --cuda 12.1 \
+                  --profile P40-3Q --profile P40-8Q
+  gpufleet compat migration --src-host-driver 535.161.05 --dst-host-driver 535.183.04 \
+                  --src-profile A40-8Q --dst-profile A40-8Q
+  gpufleet catalog releases -o json
+
+Exit codes: 0 ok, 1 a compatibility rule failed, 2 bad input, 3 internal error.
+Docs: docs/catalog.md (where the facts come from), docs/architecture.md.)";
+
+constexpr char kCompatHelp[] = R"(
+Give any subset of the flags; each rule whose inputs are all present is checked, a rule with
+only some of its inputs is reported as unknown, and nothing is guessed. Every verdict carries its
+reason and the sources it rests on (ids from 'gpufleet catalog sources').
+
+Rules: release (driver <-> release), host-guest (manager <-> guest driver), guest-cuda (guest
+driver <-> toolkit, incl. minor-version compatibility), cuda-vgpu and release-cuda (toolkit <->
+vGPU), board-release (board support added/dropped), profile-board, profile-cuda, profile-license,
+profile-mix (can these types share one GPU?), feature-type (gridd.conf), support (end of support
+against today's date).
+
+Examples:
+  gpufleet compat --board P40 --release 15.2 --host-driver 525.105.14 --guest-driver 525.105.17 \
+                  --cuda 12.1 --profile P40-3Q --profile P40-8Q
+  gpufleet compat --guest-driver 535.104.06 --cuda 12.4
+  gpufleet compat --profile grid_a40-8q --license vPC
+  gpufleet compat --profile "num_heads=4, frl_config=60, framebuffer=8192M, max_resolution=7680x4320, max_instance=3" --board P40
+
+Exit code 1 when a rule fails, 0 otherwise (warnings and unknowns included), 2 on bad input.)";
+
+absl::StatusOr<core::Catalog> LoadCatalogFrom(const os::FileSystem& fs, const std::string& path) {
+  std::vector<core::CatalogDocument> docs;
+  if (fs.IsDirectory(path)) {
+    absl::StatusOr<std::vector<std::string>> names = fs.ListDirectory(path);
+    if (!names.ok()) return names.status();
+    for (const std::string& name : *names) {
+      if (!name.ends_with(".json")) continue;
+      absl::StatusOr<std::string> text = fs.ReadFile(StrCat(path, "/", name), kMaxCatalogFileBytes);
+      if (!text.ok()) return text.status();
+      docs.push_back({name, *std::move(text)});
+    }
+    if (docs.empty()) {
+      return absl::InvalidArgumentError(StrCat("directory ", path, " holds no *.json files"));
+    }
+  } else {
+    absl::StatusOr<std::string> text = fs.ReadFile(path, kMaxCatalogFileBytes);
+    if (!text.ok()) return text.status();
+    docs.push_back({path, *std::move(text)});
+  }
+  return core::Catalog::Load(docs);
+}
+
+int ExitCodeFor(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kPermissionDenied:
+      return kExitBadInput;
+    default:
+      return kExitInternal;
+  }
+}
+
+}  // namespace
+
+int RunCli(int argc, const char* const* argv, const Environment& env, std::ostream& out,
+           std::ostream& err) {
+  CLI::App app{"gpufleet: vGPU catalog, compatibility checks and (soon) fleet operations for NVIDIA "
+               "vGPU on KVM and vSphere.",
+               "gpufleet"};
+  app.footer(kRootHelp);
+  app.fallthrough();
+  app.require_subcommand(1);
+  app.failure_message(CLI::FailureMessage::simple);
+
+  std::string output = "table";
+  std::optional<std::string> catalog_path, today_text;
+  app.add_option("-o,--output", output, "Output format: table, json or yaml")->capture_default_str();
+  app.add_option("--catalog", catalog_path,
+                 "Load the catalog from this JSON file or directory instead of the built-in one");
+  app.add_option("--today", today_text,
+                 "Judge support dates as of this day (YYYY-MM-DD; default: today, UTC)");
+
+  // A parsed command to run after CLI11 is done, so that errors come back as Status.
+  std::function<absl::Status(Context&)> run;
+
+  CatalogOptions cat;
+  CLI::App* catalog = app.add_subcommand("catalog", "List the vGPU facts gpufleet knows, with sources");
+  catalog->require_subcommand(1);
+  catalog->footer("\nExamples:\n  gpufleet catalog types --board A100D --mig\n  gpufleet catalog releases --branch 16\n  gpufleet catalog cuda -o yaml");
+  auto add_catalog = [&](const char* name, const char* help, CatalogOptions::What what) {
+    CLI::App* sub = catalog->add_subcommand(name, help);
+    sub->callback([&, what] {
+      cat.what = what;
+      run = [&](Context& ctx) { return RunCatalog(ctx, cat, out); };
+    });
+    return sub;
+  };
+  add_catalog("boards", "Boards: architecture, GPUs, framebuffer, MIG, supported releases",
+              CatalogOptions::What::kBoards)
+      ->add_option("--board", cat.board, "Only this board");
+  CLI::App* types = add_catalog("types", "vGPU types: size, max per GPU, mdev id, license",
+                                CatalogOptions::What::kTypes);
+  types->add_option("--board", cat.board, "Only types of this board (P40, A100D, 'Tesla T4', ...)");
+  types->add_option("--series", cat.series, "Only this series: Q, C, B or A");
+  types->add_flag("--mig", cat.mig_only, "Only MIG-backed types");
+  add_catalog("releases", "vGPU software releases: drivers per release, branches, end of support",
+              CatalogOptions::What::kReleases)
+      ->add_option("--branch", cat.branch, "Only this branch (15 or 15.x)");
+  add_catalog("cuda", "CUDA toolkits: minimum drivers, minor-version compatibility, vGPU support",
+              CatalogOptions::What::kCuda);
+  add_catalog("editions", "License editions: vWS, vCS, vPC, vApps", CatalogOptions::What::kEditions);
+  add_catalog("sources", "Every source the catalog cites", CatalogOptions::What::kSources);
+
+  CompatOptions compat_opts;
+  CLI::App* compat = app.add_subcommand(
+      "compat", "Check that manager, guest driver, CUDA, board, profiles and license fit together");
+  compat->footer(kCompatHelp);
+  compat->add_option("--board", compat_opts.board, "Board (P40, 'Tesla P40', A100D, ...)");
+  compat->add_option("--host-driver", compat_opts.host_driver, "vGPU manager version on the host (525.105.14)");
+  compat->add_option("--guest-driver", compat_opts.guest_driver, "NVIDIA driver version in the guest (525.105.17)");
+  compat->add_option("--guest-os", compat_opts.guest_os, "linux or windows (default: from the guest driver)");
+  compat->add_option("--cuda", compat_opts.cuda, "CUDA toolkit in the guest (12.1, 12.1.1, '12.1 Update 1')");
+  compat->add_option("--profile", compat_opts.profiles,
+                     "vGPU type, any spelling (P40-8Q, grid_p40-8q, 'GRID P40-8Q', nvidia-51, a "
+                     "sysfs description); repeat for several");
+  compat->add_option("--release", compat_opts.release, "vGPU software release (15.2) or branch (15)");
+  compat->add_option("--license", compat_opts.license, "License edition held: vWS, vCS, vPC or vApps");
+  compat->add_option("--feature-type", compat_opts.feature_type, "FeatureType set in the guest's gridd.conf");
+  compat->callback([&] {
+    if (compat->get_subcommands().empty()) run = [&](Context& ctx) { return RunCompat(ctx, compat_opts, out); };
+  });
+
+  MigrationOptions mig;
+  CLI::App* migration = compat->add_subcommand("migration", "Can a vGPU VM live-migrate between two hosts?");
+  migration->footer("\nExamples:\n  gpufleet compat migration --src-host-driver 535.161.05 --dst-host-driver 535.161.05 \\\n"
+                    "      --guest-driver 535.161.07 --src-profile A40-8Q --dst-profile A40-8Q --src-ecc on --dst-ecc on\n"
+                    "  gpufleet compat migration --hypervisor vsphere --hotmigrate false\n");
+  migration->add_option("--hypervisor", mig.hypervisor, "kvm or vsphere")->capture_default_str();
+  migration->add_option("--src-host-driver", mig.src_host_driver, "vGPU manager on the source host");
+  migration->add_option("--dst-host-driver", mig.dst_host_driver, "vGPU manager on the destination host");
+  migration->add_option("--guest-driver", mig.guest_driver, "NVIDIA driver in the VM");
+  migration->add_option("--src-profile", mig.src_profile, "vGPU type of the VM now");
+  migration->add_option("--dst-profile", mig.dst_profile, "vGPU type offered at the destination");
+  migration->add_option("--src-ecc", mig.src_ecc, "ECC on the source GPU: on or off");
+  migration->add_option("--dst-ecc", mig.dst_ecc, "ECC on the destination GPU: on or off");
+  migration->add_option("--hotmigrate", mig.hotmigrate, "vSphere: vgpu.hotmigrate.enabled (true/false)");
+  migration->callback([&] { run = [&](Context& ctx) { return RunCompatMigration(ctx, mig, out); }; });
+
+  app.add_subcommand("version", "Print gpufleet's version and the catalog it uses")
+      ->callback([&] { run = [&](Context& ctx) { return RunVersion(ctx, catalog_path.has_value(), out); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e, out, err);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e, out, err);
+  } catch (const CLI::ParseError& e) {
+    err << "gpufleet: error: " << e.what() << "\nRun 'gpufleet --help' (or 'gpufleet <command> --help') for usage.\n";
+    return kExitBadInput;
+  }
+
+  int exit_code_holder = kExitOk;
+  absl::Status status = [&]() -> absl::Status {
+    Context ctx;
+    absl::StatusOr<OutputFormat> format = ParseOutputFormat(output);
+    if (!format.ok()) return format.status();
+    ctx.format = *format;
+    if (today_text) {
+      absl::StatusOr<core::CivilDate> d = core::CivilDate::Parse(*today_text);
+      if (!d.ok()) return absl::InvalidArgumentError(StrCat("--today: ", ToStd(d.status().message())));
+      ctx.today = *d;
+    } else {
+      absl::CivilDay day = absl::ToCivilDay(env.clock->Now(), absl::UTCTimeZone());
+      ctx.today = {static_cast<int>(day.year()), day.month(), day.day()};
+    }
+    std::optional<core::Catalog> loaded;
+    if (catalog_path) {
+      absl::StatusOr<core::Catalog> c = LoadCatalogFrom(*env.fs, *catalog_path);
+      if (!c.ok()) {
+        return absl::Status(c.status().code(),
+                            StrCat("--catalog ", *catalog_path, ": ", ToStd(c.status().message())));
+      }
+      loaded = *std::move(c);
+      ctx.catalog = &*loaded;
+    } else {
+      ctx.catalog = &core::Catalog::Embedded();
+    }
+    if (!run) return absl::InternalError("no command selected");
+    absl::Status s = run(ctx);
+    exit_code_holder = ctx.exit_code;
+    return s;
+  }();
+  if (!status.ok()) {
+    err << "gpufleet: error: " << status.message() << '\n';
+    return ExitCodeFor(status);
+  }
+  return exit_code_holder;
+}
+
+}  // namespace gpufleet::cli

@@ -1,0 +1,22 @@
+#ifndef GPUFLEET_CLI_CONTEXT_H_
+#define GPUFLEET_CLI_CONTEXT_H_
+
+#include "cli/output.h"
+#include "core/catalog.h"
+#include "core/version.h"
+
+namespace gpufleet::cli {
+
+// What every command may use. Built by RunCli from the global flags; commands never reach the
+// machine except through it.
+struct Context {
+  const core::Catalog* catalog = nullptr;
+  core::CivilDate today;
+  OutputFormat format = OutputFormat::kTable;
+  // A command sets 1 when its answer is "no" (compat found a failing rule); errors use Status.
+  int exit_code = 0;
+};
+
+}  // namespace gpufleet::cli
+
+#endif  // GPUFLEET_CLI_CONTEXT_H_
