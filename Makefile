@@ -1,0 +1,39 @@
+# gpufleet: the two entry points of README.md, plus a few conveniences.
+#   make demo   installs what is missing, builds (release), runs the offline showcase
+#   make test   installs what is missing, builds (dev: ASan+UBSan, -Werror), runs every test
+PRESET ?= dev
+GPUFLEET := build/release/src/cmd/gpufleet/gpufleet
+
+.PHONY: all deps configure build test demo fuzz bench format clean
+
+all: build
+
+deps:
+	scripts/install-deps
+
+configure: deps
+	cmake --preset $(PRESET)
+
+build: configure
+	cmake --build --preset $(PRESET)
+
+test: deps
+	cmake --preset dev
+	cmake --build --preset dev
+	ctest --preset dev
+
+demo: deps
+	cmake --preset release
+	cmake --build --preset release
+	scripts/demo $(GPUFLEET)
+
+# Builds the libFuzzer targets with clang-14 (see tests/fuzz/README.md).
+fuzz: deps
+	cmake --preset fuzz
+	cmake --build --preset fuzz
+
+format:
+	git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build
