@@ -102,11 +102,17 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
 
   std::string output = "table";
   std::optional<std::string> catalog_path, today_text;
-  app.add_option("-o,--output", output, "Output format: table, json or yaml")->capture_default_str();
+  app.add_option("-o,--output", output, "Output format: table, json or yaml")
+      ->type_name("FORMAT")
+      ->capture_default_str();
   app.add_option("--catalog", catalog_path,
-                 "Load the catalog from this JSON file or directory instead of the built-in one");
+                 "Load the catalog from this JSON file or directory instead of the built-in one "
+                 "(also $GPUFLEET_CATALOG)")
+      ->type_name("PATH")
+      ->envname("GPUFLEET_CATALOG");
   app.add_option("--today", today_text,
-                 "Judge support dates as of this day (YYYY-MM-DD; default: today, UTC)");
+                 "Judge support dates as of this day (default: today, UTC)")
+      ->type_name("YYYY-MM-DD");
 
   // A parsed command to run after CLI11 is done, so that errors come back as Status.
   std::function<absl::Status(Context&)> run;
@@ -125,15 +131,15 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
   };
   add_catalog("boards", "Boards: architecture, GPUs, framebuffer, MIG, supported releases",
               CatalogOptions::What::kBoards)
-      ->add_option("--board", cat.board, "Only this board");
+      ->add_option("--board", cat.board, "Only this board")->type_name("BOARD");
   CLI::App* types = add_catalog("types", "vGPU types: size, max per GPU, mdev id, license",
                                 CatalogOptions::What::kTypes);
-  types->add_option("--board", cat.board, "Only types of this board (P40, A100D, 'Tesla T4', ...)");
-  types->add_option("--series", cat.series, "Only this series: Q, C, B or A");
+  types->add_option("--board", cat.board, "Only types of this board (P40, A100D, 'Tesla T4', ...)")->type_name("BOARD");
+  types->add_option("--series", cat.series, "Only this series: Q, C, B or A")->type_name("Q|C|B|A");
   types->add_flag("--mig", cat.mig_only, "Only MIG-backed types");
   add_catalog("releases", "vGPU software releases: drivers per release, branches, end of support",
               CatalogOptions::What::kReleases)
-      ->add_option("--branch", cat.branch, "Only this branch (15 or 15.x)");
+      ->add_option("--branch", cat.branch, "Only this branch (15 or 15.x)")->type_name("BRANCH");
   add_catalog("cuda", "CUDA toolkits: minimum drivers, minor-version compatibility, vGPU support",
               CatalogOptions::What::kCuda);
   add_catalog("editions", "License editions: vWS, vCS, vPC, vApps", CatalogOptions::What::kEditions);
@@ -143,17 +149,18 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
   CLI::App* compat = app.add_subcommand(
       "compat", "Check that manager, guest driver, CUDA, board, profiles and license fit together");
   compat->footer(kCompatHelp);
-  compat->add_option("--board", compat_opts.board, "Board (P40, 'Tesla P40', A100D, ...)");
-  compat->add_option("--host-driver", compat_opts.host_driver, "vGPU manager version on the host (525.105.14)");
-  compat->add_option("--guest-driver", compat_opts.guest_driver, "NVIDIA driver version in the guest (525.105.17)");
-  compat->add_option("--guest-os", compat_opts.guest_os, "linux or windows (default: from the guest driver)");
-  compat->add_option("--cuda", compat_opts.cuda, "CUDA toolkit in the guest (12.1, 12.1.1, '12.1 Update 1')");
+  compat->add_option("--board", compat_opts.board, "Board (P40, 'Tesla P40', A100D, ...)")->type_name("BOARD");
+  compat->add_option("--host-driver", compat_opts.host_driver, "vGPU manager version on the host (525.105.14)")->type_name("VERSION");
+  compat->add_option("--guest-driver", compat_opts.guest_driver, "NVIDIA driver version in the guest (525.105.17)")->type_name("VERSION");
+  compat->add_option("--guest-os", compat_opts.guest_os, "linux or windows (default: from the guest driver)")->type_name("OS");
+  compat->add_option("--cuda", compat_opts.cuda, "CUDA toolkit in the guest (12.1, 12.1.1, '12.1 Update 1')")->type_name("VERSION");
   compat->add_option("--profile", compat_opts.profiles,
                      "vGPU type, any spelling (P40-8Q, grid_p40-8q, 'GRID P40-8Q', nvidia-51, a "
-                     "sysfs description); repeat for several");
-  compat->add_option("--release", compat_opts.release, "vGPU software release (15.2) or branch (15)");
-  compat->add_option("--license", compat_opts.license, "License edition held: vWS, vCS, vPC or vApps");
-  compat->add_option("--feature-type", compat_opts.feature_type, "FeatureType set in the guest's gridd.conf");
+                     "sysfs description); repeat for several")
+      ->type_name("TYPE");
+  compat->add_option("--release", compat_opts.release, "vGPU software release (15.2) or branch (15)")->type_name("RELEASE");
+  compat->add_option("--license", compat_opts.license, "License edition held: vWS, vCS, vPC or vApps")->type_name("EDITION");
+  compat->add_option("--feature-type", compat_opts.feature_type, "FeatureType set in the guest's gridd.conf")->type_name("N");
   compat->callback([&] {
     if (compat->get_subcommands().empty()) run = [&](Context& ctx) { return RunCompat(ctx, compat_opts, out); };
   });
@@ -163,15 +170,15 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
   migration->footer("\nExamples:\n  gpufleet compat migration --src-host-driver 535.161.05 --dst-host-driver 535.161.05 \\\n"
                     "      --guest-driver 535.161.07 --src-profile A40-8Q --dst-profile A40-8Q --src-ecc on --dst-ecc on\n"
                     "  gpufleet compat migration --hypervisor vsphere --hotmigrate false\n");
-  migration->add_option("--hypervisor", mig.hypervisor, "kvm or vsphere")->capture_default_str();
-  migration->add_option("--src-host-driver", mig.src_host_driver, "vGPU manager on the source host");
-  migration->add_option("--dst-host-driver", mig.dst_host_driver, "vGPU manager on the destination host");
-  migration->add_option("--guest-driver", mig.guest_driver, "NVIDIA driver in the VM");
-  migration->add_option("--src-profile", mig.src_profile, "vGPU type of the VM now");
-  migration->add_option("--dst-profile", mig.dst_profile, "vGPU type offered at the destination");
-  migration->add_option("--src-ecc", mig.src_ecc, "ECC on the source GPU: on or off");
-  migration->add_option("--dst-ecc", mig.dst_ecc, "ECC on the destination GPU: on or off");
-  migration->add_option("--hotmigrate", mig.hotmigrate, "vSphere: vgpu.hotmigrate.enabled (true/false)");
+  migration->add_option("--hypervisor", mig.hypervisor, "kvm or vsphere")->capture_default_str()->type_name("KIND");
+  migration->add_option("--src-host-driver", mig.src_host_driver, "vGPU manager on the source host")->type_name("VERSION");
+  migration->add_option("--dst-host-driver", mig.dst_host_driver, "vGPU manager on the destination host")->type_name("VERSION");
+  migration->add_option("--guest-driver", mig.guest_driver, "NVIDIA driver in the VM")->type_name("VERSION");
+  migration->add_option("--src-profile", mig.src_profile, "vGPU type of the VM now")->type_name("TYPE");
+  migration->add_option("--dst-profile", mig.dst_profile, "vGPU type offered at the destination")->type_name("TYPE");
+  migration->add_option("--src-ecc", mig.src_ecc, "ECC on the source GPU: on or off")->type_name("on|off");
+  migration->add_option("--dst-ecc", mig.dst_ecc, "ECC on the destination GPU: on or off")->type_name("on|off");
+  migration->add_option("--hotmigrate", mig.hotmigrate, "vSphere: vgpu.hotmigrate.enabled (true/false)")->type_name("true|false");
   migration->callback([&] { run = [&](Context& ctx) { return RunCompatMigration(ctx, mig, out); }; });
 
   app.add_subcommand("version", "Print gpufleet's version and the catalog it uses")

@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "common/strings.h"
+#include "core/compat.h"
 #include "core/series.h"
 
 namespace gpufleet::cli {
@@ -216,18 +217,29 @@ absl::Status Releases(Context& ctx, const CatalogOptions& o, std::ostream& out) 
       versions.AddRow({label, b.driver_branch, driver(v.vgpu_manager_kvm), driver(v.guest_linux),
                        driver(v.guest_windows), StrJoin(v.provenance.sources, ",")});
     }
+    const core::BranchSupport support = core::SupportOf(*ctx.catalog, b, ctx.today);
     json j = {{"branch", b.branch},
               {"driver_branch", b.driver_branch},
               {"lts", Opt(b.lts)},
               {"end_of_support", b.end_of_support ? json(b.end_of_support->ToString()) : json(nullptr)},
+              {"support_as_of", {{"date", ctx.today.ToString()},
+                                 {"state", support.state == core::BranchSupport::State::kSupported ? "supported"
+                                           : support.state == core::BranchSupport::State::kEnded ? "ended" : "unknown"},
+                                 {"inferred", support.inferred}}},
               {"cuda", b.cuda ? json(b.cuda->ToString()) : json(nullptr)},
               {"host_guest_policy", b.host_guest_policy ? json(policy) : json(nullptr)},
               {"hypervisors", b.hypervisors},
               {"versions", std::move(rows)}};
     j.update(ProvenanceJson(b.provenance));
     doc.push_back(std::move(j));
-    std::string eos = b.end_of_support ? b.end_of_support->ToString() : "unknown";
-    if (b.end_of_support && ctx.today.After(*b.end_of_support)) eos += " (ended)";
+    std::string eos = "unknown";
+    if (support.dated_by_branch != 0) {
+      eos = StrCat("ended by ", support.end->ToString(), "*");
+      inferred = true;
+    } else if (support.end) {
+      eos = support.end->ToString();
+      if (support.state == core::BranchSupport::State::kEnded) eos += " (ended)";
+    }
     branches.AddRow({StrCat(b.branch, ".x"), b.driver_branch,
                      b.lts ? Mark(*b.lts ? "yes" : "no", b.provenance, "lts") : "-", eos,
                      b.cuda ? Mark(b.cuda->ToString(), b.provenance, "cuda") : "-",

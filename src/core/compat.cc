@@ -487,38 +487,31 @@ class Checker {
     const ReleaseBranch& b = *release_.branch;
     Finding f{"support", StrCat(ReleaseText(), " on ", q_.today.ToString()), Verdict::kOk, "",
               b.end_of_support_sources, false};
-    if (b.end_of_support) {
-      if (q_.today.After(*b.end_of_support)) {
+    const BranchSupport support = SupportOf(catalog_, b, q_.today);
+    f.sources = support.sources;
+    f.inferred = support.inferred;
+    switch (support.state) {
+      case BranchSupport::State::kSupported:
+        f.reason = StrCat(b.branch, ".x is supported until ", MonthText(*support.end));
+        break;
+      case BranchSupport::State::kEnded:
         f.verdict = Verdict::kWarn;
-        f.reason = StrCat(b.branch, ".x ", b.lts.value_or(false) ? "(LTS) " : "",
-                                "reached end of support in ", MonthText(*b.end_of_support), ", ",
-                                MonthsBetween(*b.end_of_support, q_.today),
-                                " months ago: no security or bug fixes. Plan an upgrade");
-      } else {
-        f.reason = StrCat(b.branch, ".x is supported until ", MonthText(*b.end_of_support));
-      }
-    } else {
-      // A branch outlives no newer LTS branch (both live 3 years, a production branch 1 year), so a
-      // newer LTS branch past its end dates this one too.
-      const ReleaseBranch* newer_ended = nullptr;
-      for (const ReleaseBranch& n : catalog_.releases()) {
-        if (n.branch > b.branch && n.lts.value_or(false) && n.end_of_support &&
-            q_.today.After(*n.end_of_support) && newer_ended == nullptr) {
-          newer_ended = &n;
+        if (support.dated_by_branch == 0) {
+          f.reason = StrCat(b.branch, ".x ", b.lts.value_or(false) ? "(LTS) " : "",
+                            "reached end of support in ", MonthText(*support.end), ", ",
+                            MonthsBetween(*support.end, q_.today),
+                            " months ago: no security or bug fixes. Plan an upgrade");
+        } else {
+          f.reason = StrCat("no end-of-support date for ", b.branch,
+                            ".x in the catalog, but the newer LTS branch ", support.dated_by_branch,
+                            ".x ended in ", MonthText(*support.end), ", so ", b.branch,
+                            ".x is out of support too. Plan an upgrade");
         }
-      }
-      if (newer_ended != nullptr) {
-        f.verdict = Verdict::kWarn;
-        f.inferred = true;
-        f.sources = newer_ended->end_of_support_sources;
-        f.reason = StrCat("no end-of-support date for ", b.branch,
-                                ".x in the catalog, but the newer LTS branch ", newer_ended->branch,
-                                ".x ended in ", MonthText(*newer_ended->end_of_support),
-                                ", so ", b.branch, ".x is out of support too. Plan an upgrade");
-      } else {
+        break;
+      case BranchSupport::State::kUnknown:
         f.verdict = Verdict::kUnknown;
         f.reason = StrCat("the catalog has no end-of-support date for ", b.branch, ".x");
-      }
+        break;
     }
     if (release_.row != nullptr && release_.row->version) {
       const ReleaseVersionRow* newest = nullptr;
@@ -545,6 +538,29 @@ class Checker {
 };
 
 }  // namespace
+
+BranchSupport SupportOf(const Catalog& catalog, const ReleaseBranch& branch,
+                       const CivilDate& today) {
+  BranchSupport out;
+  if (branch.end_of_support) {
+    out.end = branch.end_of_support;
+    out.sources = branch.end_of_support_sources;
+    out.state = today.After(*out.end) ? BranchSupport::State::kEnded : BranchSupport::State::kSupported;
+    return out;
+  }
+  for (const ReleaseBranch& n : catalog.releases()) {
+    if (n.branch > branch.branch && n.lts.value_or(false) && n.end_of_support &&
+        today.After(*n.end_of_support)) {
+      out.state = BranchSupport::State::kEnded;
+      out.end = n.end_of_support;
+      out.dated_by_branch = n.branch;
+      out.inferred = true;
+      out.sources = n.end_of_support_sources;
+      return out;
+    }
+  }
+  return out;
+}
 
 absl::StatusOr<CompatReport> CheckCompatibility(const Catalog& catalog, const CompatQuery& query) {
   return Checker(catalog, query).Run();

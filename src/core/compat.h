@@ -54,6 +54,20 @@ struct CompatQuery {
 // Fails only on bad input (unknown board, type or edition; InvalidArgument / NotFound naming it).
 absl::StatusOr<CompatReport> CheckCompatibility(const Catalog& catalog, const CompatQuery& query);
 
+// Whether a release branch is still supported on a day. When the catalog has no end date for the
+// branch, a newer LTS branch already past its end dates it too (an older branch never outlives a
+// newer LTS branch: LTS branches live 3 years, production branches 1); that answer is inferred.
+struct BranchSupport {
+  enum class State { kSupported, kEnded, kUnknown };
+  State state = State::kUnknown;
+  std::optional<YearMonth> end;  // the branch's own end, or the newer LTS branch's (inferred)
+  int dated_by_branch = 0;       // the newer LTS branch used for the inference, or 0
+  bool inferred = false;
+  std::vector<std::string> sources;
+};
+[[nodiscard]] BranchSupport SupportOf(const Catalog& catalog, const ReleaseBranch& branch,
+                                      const CivilDate& today);
+
 enum class Hypervisor { kKvm, kVsphere };
 
 struct MigrationQuery {
