@@ -92,9 +92,10 @@ int ExitCodeFor(const absl::Status& s) {
 
 int RunCli(int argc, const char* const* argv, const Environment& env, std::ostream& out,
            std::ostream& err) {
-  CLI::App app{"gpufleet: vGPU catalog, compatibility checks and (soon) fleet operations for NVIDIA "
-               "vGPU on KVM and vSphere.",
-               "gpufleet"};
+  CLI::App app{
+      "gpufleet: vGPU catalog, compatibility checks and (soon) fleet operations for NVIDIA "
+      "vGPU on KVM and vSphere.",
+      "gpufleet"};
   app.footer(kRootHelp);
   app.fallthrough();
   app.require_subcommand(1);
@@ -110,17 +111,19 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
                  "(also $GPUFLEET_CATALOG)")
       ->type_name("PATH")
       ->envname("GPUFLEET_CATALOG");
-  app.add_option("--today", today_text,
-                 "Judge support dates as of this day (default: today, UTC)")
+  app.add_option("--today", today_text, "Judge support dates as of this day (default: today, UTC)")
       ->type_name("YYYY-MM-DD");
 
   // A parsed command to run after CLI11 is done, so that errors come back as Status.
   std::function<absl::Status(Context&)> run;
 
   CatalogOptions cat;
-  CLI::App* catalog = app.add_subcommand("catalog", "List the vGPU facts gpufleet knows, with sources");
+  CLI::App* catalog =
+      app.add_subcommand("catalog", "List the vGPU facts gpufleet knows, with sources");
   catalog->require_subcommand(1);
-  catalog->footer("\nExamples:\n  gpufleet catalog types --board A100D --mig\n  gpufleet catalog releases --branch 16\n  gpufleet catalog cuda -o yaml");
+  catalog->footer(
+      "\nExamples:\n  gpufleet catalog types --board A100D --mig\n  gpufleet catalog releases "
+      "--branch 16\n  gpufleet catalog cuda -o yaml");
   auto add_catalog = [&](const char* name, const char* help, CatalogOptions::What what) {
     CLI::App* sub = catalog->add_subcommand(name, help);
     sub->callback([&, what] {
@@ -131,58 +134,102 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
   };
   add_catalog("boards", "Boards: architecture, GPUs, framebuffer, MIG, supported releases",
               CatalogOptions::What::kBoards)
-      ->add_option("--board", cat.board, "Only this board")->type_name("BOARD");
+      ->add_option("--board", cat.board, "Only this board")
+      ->type_name("BOARD");
   CLI::App* types = add_catalog("types", "vGPU types: size, max per GPU, mdev id, license",
                                 CatalogOptions::What::kTypes);
-  types->add_option("--board", cat.board, "Only types of this board (P40, A100D, 'Tesla T4', ...)")->type_name("BOARD");
+  types->add_option("--board", cat.board, "Only types of this board (P40, A100D, 'Tesla T4', ...)")
+      ->type_name("BOARD");
   types->add_option("--series", cat.series, "Only this series: Q, C, B or A")->type_name("Q|C|B|A");
   types->add_flag("--mig", cat.mig_only, "Only MIG-backed types");
   add_catalog("releases", "vGPU software releases: drivers per release, branches, end of support",
               CatalogOptions::What::kReleases)
-      ->add_option("--branch", cat.branch, "Only this branch (15 or 15.x)")->type_name("BRANCH");
+      ->add_option("--branch", cat.branch, "Only this branch (15 or 15.x)")
+      ->type_name("BRANCH");
   add_catalog("cuda", "CUDA toolkits: minimum drivers, minor-version compatibility, vGPU support",
               CatalogOptions::What::kCuda);
-  add_catalog("editions", "License editions: vWS, vCS, vPC, vApps", CatalogOptions::What::kEditions);
+  add_catalog("editions", "License editions: vWS, vCS, vPC, vApps",
+              CatalogOptions::What::kEditions);
   add_catalog("sources", "Every source the catalog cites", CatalogOptions::What::kSources);
 
   CompatOptions compat_opts;
   CLI::App* compat = app.add_subcommand(
       "compat", "Check that manager, guest driver, CUDA, board, profiles and license fit together");
   compat->footer(kCompatHelp);
-  compat->add_option("--board", compat_opts.board, "Board (P40, 'Tesla P40', A100D, ...)")->type_name("BOARD");
-  compat->add_option("--host-driver", compat_opts.host_driver, "vGPU manager version on the host (525.105.14)")->type_name("VERSION");
-  compat->add_option("--guest-driver", compat_opts.guest_driver, "NVIDIA driver version in the guest (525.105.17)")->type_name("VERSION");
-  compat->add_option("--guest-os", compat_opts.guest_os, "linux or windows (default: from the guest driver)")->type_name("OS");
-  compat->add_option("--cuda", compat_opts.cuda, "CUDA toolkit in the guest (12.1, 12.1.1, '12.1 Update 1')")->type_name("VERSION");
-  compat->add_option("--profile", compat_opts.profiles,
-                     "vGPU type, any spelling (P40-8Q, grid_p40-8q, 'GRID P40-8Q', nvidia-51, a "
-                     "sysfs description); repeat for several")
+  compat->add_option("--board", compat_opts.board, "Board (P40, 'Tesla P40', A100D, ...)")
+      ->type_name("BOARD");
+  compat
+      ->add_option("--host-driver", compat_opts.host_driver,
+                   "vGPU manager version on the host (525.105.14)")
+      ->type_name("VERSION");
+  compat
+      ->add_option("--guest-driver", compat_opts.guest_driver,
+                   "NVIDIA driver version in the guest (525.105.17)")
+      ->type_name("VERSION");
+  compat
+      ->add_option("--guest-os", compat_opts.guest_os,
+                   "linux or windows (default: from the guest driver)")
+      ->type_name("OS");
+  compat
+      ->add_option("--cuda", compat_opts.cuda,
+                   "CUDA toolkit in the guest (12.1, 12.1.1, '12.1 Update 1')")
+      ->type_name("VERSION");
+  compat
+      ->add_option("--profile", compat_opts.profiles,
+                   "vGPU type, any spelling (P40-8Q, grid_p40-8q, 'GRID P40-8Q', nvidia-51, a "
+                   "sysfs description); repeat for several")
       ->type_name("TYPE");
-  compat->add_option("--release", compat_opts.release, "vGPU software release (15.2) or branch (15)")->type_name("RELEASE");
-  compat->add_option("--license", compat_opts.license, "License edition held: vWS, vCS, vPC or vApps")->type_name("EDITION");
-  compat->add_option("--feature-type", compat_opts.feature_type, "FeatureType set in the guest's gridd.conf")->type_name("N");
+  compat
+      ->add_option("--release", compat_opts.release, "vGPU software release (15.2) or branch (15)")
+      ->type_name("RELEASE");
+  compat
+      ->add_option("--license", compat_opts.license, "License edition held: vWS, vCS, vPC or vApps")
+      ->type_name("EDITION");
+  compat
+      ->add_option("--feature-type", compat_opts.feature_type,
+                   "FeatureType set in the guest's gridd.conf")
+      ->type_name("N");
   compat->callback([&] {
-    if (compat->get_subcommands().empty()) run = [&](Context& ctx) { return RunCompat(ctx, compat_opts, out); };
+    if (compat->get_subcommands().empty())
+      run = [&](Context& ctx) { return RunCompat(ctx, compat_opts, out); };
   });
 
   MigrationOptions mig;
-  CLI::App* migration = compat->add_subcommand("migration", "Can a vGPU VM live-migrate between two hosts?");
-  migration->footer("\nExamples:\n  gpufleet compat migration --src-host-driver 535.161.05 --dst-host-driver 535.161.05 \\\n"
-                    "      --guest-driver 535.161.07 --src-profile A40-8Q --dst-profile A40-8Q --src-ecc on --dst-ecc on\n"
-                    "  gpufleet compat migration --hypervisor vsphere --hotmigrate false\n");
-  migration->add_option("--hypervisor", mig.hypervisor, "kvm or vsphere")->capture_default_str()->type_name("KIND");
-  migration->add_option("--src-host-driver", mig.src_host_driver, "vGPU manager on the source host")->type_name("VERSION");
-  migration->add_option("--dst-host-driver", mig.dst_host_driver, "vGPU manager on the destination host")->type_name("VERSION");
-  migration->add_option("--guest-driver", mig.guest_driver, "NVIDIA driver in the VM")->type_name("VERSION");
-  migration->add_option("--src-profile", mig.src_profile, "vGPU type of the VM now")->type_name("TYPE");
-  migration->add_option("--dst-profile", mig.dst_profile, "vGPU type offered at the destination")->type_name("TYPE");
-  migration->add_option("--src-ecc", mig.src_ecc, "ECC on the source GPU: on or off")->type_name("on|off");
-  migration->add_option("--dst-ecc", mig.dst_ecc, "ECC on the destination GPU: on or off")->type_name("on|off");
-  migration->add_option("--hotmigrate", mig.hotmigrate, "vSphere: vgpu.hotmigrate.enabled (true/false)")->type_name("true|false");
-  migration->callback([&] { run = [&](Context& ctx) { return RunCompatMigration(ctx, mig, out); }; });
+  CLI::App* migration =
+      compat->add_subcommand("migration", "Can a vGPU VM live-migrate between two hosts?");
+  migration->footer(
+      "\nExamples:\n  gpufleet compat migration --src-host-driver 535.161.05 --dst-host-driver "
+      "535.161.05 \\\n"
+      "      --guest-driver 535.161.07 --src-profile A40-8Q --dst-profile A40-8Q --src-ecc on "
+      "--dst-ecc on\n"
+      "  gpufleet compat migration --hypervisor vsphere --hotmigrate false\n");
+  migration->add_option("--hypervisor", mig.hypervisor, "kvm or vsphere")
+      ->capture_default_str()
+      ->type_name("KIND");
+  migration->add_option("--src-host-driver", mig.src_host_driver, "vGPU manager on the source host")
+      ->type_name("VERSION");
+  migration
+      ->add_option("--dst-host-driver", mig.dst_host_driver, "vGPU manager on the destination host")
+      ->type_name("VERSION");
+  migration->add_option("--guest-driver", mig.guest_driver, "NVIDIA driver in the VM")
+      ->type_name("VERSION");
+  migration->add_option("--src-profile", mig.src_profile, "vGPU type of the VM now")
+      ->type_name("TYPE");
+  migration->add_option("--dst-profile", mig.dst_profile, "vGPU type offered at the destination")
+      ->type_name("TYPE");
+  migration->add_option("--src-ecc", mig.src_ecc, "ECC on the source GPU: on or off")
+      ->type_name("on|off");
+  migration->add_option("--dst-ecc", mig.dst_ecc, "ECC on the destination GPU: on or off")
+      ->type_name("on|off");
+  migration
+      ->add_option("--hotmigrate", mig.hotmigrate, "vSphere: vgpu.hotmigrate.enabled (true/false)")
+      ->type_name("true|false");
+  migration->callback(
+      [&] { run = [&](Context& ctx) { return RunCompatMigration(ctx, mig, out); }; });
 
-  app.add_subcommand("version", "Print gpufleet's version and the catalog it uses")
-      ->callback([&] { run = [&](Context& ctx) { return RunVersion(ctx, catalog_path.has_value(), out); }; });
+  app.add_subcommand("version", "Print gpufleet's version and the catalog it uses")->callback([&] {
+    run = [&](Context& ctx) { return RunVersion(ctx, catalog_path.has_value(), out); };
+  });
 
   try {
     app.parse(argc, argv);
@@ -191,7 +238,8 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
   } catch (const CLI::CallForAllHelp& e) {
     return app.exit(e, out, err);
   } catch (const CLI::ParseError& e) {
-    err << "gpufleet: error: " << e.what() << "\nRun 'gpufleet --help' (or 'gpufleet <command> --help') for usage.\n";
+    err << "gpufleet: error: " << e.what()
+        << "\nRun 'gpufleet --help' (or 'gpufleet <command> --help') for usage.\n";
     return kExitBadInput;
   }
 
@@ -203,7 +251,8 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
     ctx.format = *format;
     if (today_text) {
       absl::StatusOr<core::CivilDate> d = core::CivilDate::Parse(*today_text);
-      if (!d.ok()) return absl::InvalidArgumentError(StrCat("--today: ", ToStd(d.status().message())));
+      if (!d.ok())
+        return absl::InvalidArgumentError(StrCat("--today: ", ToStd(d.status().message())));
       ctx.today = *d;
     } else {
       absl::CivilDay day = absl::ToCivilDay(env.clock->Now(), absl::UTCTimeZone());

@@ -10,10 +10,10 @@
 namespace gpufleet::cli {
 namespace {
 
-using nlohmann::json;
 using core::Board;
 using core::Provenance;
 using core::VgpuType;
+using nlohmann::json;
 
 std::string Mib(int mib) {
   if (mib % 1024 == 0) return StrCat(mib / 1024, " GB");
@@ -59,7 +59,8 @@ void PrintFootnote(std::ostream& out, bool any_inferred, const std::set<std::str
   out << "\nSources:\n";
   for (const std::string& id : sources) {
     const core::Source* s = catalog.FindSource(id);
-    out << "  " << id << ": " << Wrap(s ? s->citation : "?", 96 - id.size(), std::string(id.size() + 4, ' ')) << '\n';
+    out << "  " << id << ": "
+        << Wrap(s ? s->citation : "?", 96 - id.size(), std::string(id.size() + 4, ' ')) << '\n';
   }
 }
 
@@ -71,25 +72,29 @@ absl::Status Boards(Context& ctx, const CatalogOptions& o, std::ostream& out) {
     only = *b;
   }
   json doc = json::array();
-  Table table({"BOARD", "PREFIX", "ARCHITECTURE", "GPUS", "FB/GPU", "TYPES", "MIG", "vGPU RELEASES"});
+  Table table(
+      {"BOARD", "PREFIX", "ARCHITECTURE", "GPUS", "FB/GPU", "TYPES", "MIG", "vGPU RELEASES"});
   bool inferred = false;
   for (const Board& b : ctx.catalog->boards()) {
     if (only && &b != only) continue;
-    json j = {{"name", b.name},
-              {"prefix", b.prefix},
-              {"pci_device_ids", b.pci_device_ids},
-              {"architecture", b.architecture},
-              {"gpus_per_board", b.gpus_per_board},
-              {"framebuffer_mib", b.framebuffer_mib},
-              {"types", b.types.size()},
-              {"mixed_size", Opt(b.mixed_size)},
-              {"mig", b.mig ? json{{"compute_slices", b.mig->compute_slices},
-                                   {"memory_slices", b.mig->memory_slices}}
-                            : json(nullptr)},
-              {"vgpu_support", {{"first_release", b.support.first_release ? json(b.support.first_release->ToString()) : json(nullptr)},
-                                {"last_branch", Opt(b.support.last_branch)},
-                                {"inferred", b.support.inferred},
-                                {"source", b.support.sources}}}};
+    json j = {
+        {"name", b.name},
+        {"prefix", b.prefix},
+        {"pci_device_ids", b.pci_device_ids},
+        {"architecture", b.architecture},
+        {"gpus_per_board", b.gpus_per_board},
+        {"framebuffer_mib", b.framebuffer_mib},
+        {"types", b.types.size()},
+        {"mixed_size", Opt(b.mixed_size)},
+        {"mig", b.mig ? json{{"compute_slices", b.mig->compute_slices},
+                             {"memory_slices", b.mig->memory_slices}}
+                      : json(nullptr)},
+        {"vgpu_support",
+         {{"first_release",
+           b.support.first_release ? json(b.support.first_release->ToString()) : json(nullptr)},
+          {"last_branch", Opt(b.support.last_branch)},
+          {"inferred", b.support.inferred},
+          {"source", b.support.sources}}}};
     j.update(ProvenanceJson(b.provenance));
     doc.push_back(std::move(j));
     inferred |= b.provenance.inferred() || b.support.inferred;
@@ -150,14 +155,13 @@ absl::Status Types(Context& ctx, const CatalogOptions& o, std::ostream& out) {
       inferred |= t.provenance.inferred();
       cited.insert(t.provenance.sources.begin(), t.provenance.sources.end());
       const Provenance& p = t.provenance;
-      table.AddRow({t.name, std::string(1, core::SeriesLetter(t.series)), Mib(t.framebuffer_mib),
-                    Mark(StrCat(t.max_instances), p, "max_instances"),
-                    t.mdev_id ? StrCat("nvidia-", *t.mdev_id) : "-",
-                    t.display_heads ? StrCat(*t.display_heads) : "-",
-                    t.max_resolution.value_or("-"),
-                    t.frame_rate_limit_fps ? StrCat(*t.frame_rate_limit_fps) : "-",
-                    Mark(t.cuda ? "yes" : "no", p, "cuda"), e ? e->id : "-",
-                    StrJoin(p.sources, ",")});
+      table.AddRow(
+          {t.name, std::string(1, core::SeriesLetter(t.series)), Mib(t.framebuffer_mib),
+           Mark(StrCat(t.max_instances), p, "max_instances"),
+           t.mdev_id ? StrCat("nvidia-", *t.mdev_id) : "-",
+           t.display_heads ? StrCat(*t.display_heads) : "-", t.max_resolution.value_or("-"),
+           t.frame_rate_limit_fps ? StrCat(*t.frame_rate_limit_fps) : "-",
+           Mark(t.cuda ? "yes" : "no", p, "cuda"), e ? e->id : "-", StrJoin(p.sources, ",")});
     }
   }
   if (WriteStructured(ctx.format, doc, out)) return absl::OkStatus();
@@ -178,7 +182,8 @@ absl::Status Releases(Context& ctx, const CatalogOptions& o, std::ostream& out) 
   std::optional<int> branch;
   if (o.branch) {
     absl::StatusOr<core::ReleaseVersion> r = core::ReleaseVersion::Parse(*o.branch);
-    if (!r.ok()) return absl::InvalidArgumentError(StrCat("--branch: ", ToStd(r.status().message())));
+    if (!r.ok())
+      return absl::InvalidArgumentError(StrCat("--branch: ", ToStd(r.status().message())));
     branch = r->major();
   }
   json doc = json::array();
@@ -187,17 +192,27 @@ absl::Status Releases(Context& ctx, const CatalogOptions& o, std::ostream& out) 
   bool inferred = false;
   std::set<std::string> cited;
   auto driver = [](const std::optional<core::DriverVersion>& d) { return d ? d->ToString() : "-"; };
-  auto djson = [](const std::optional<core::DriverVersion>& d) { return d ? json(d->ToString()) : json(nullptr); };
+  auto djson = [](const std::optional<core::DriverVersion>& d) {
+    return d ? json(d->ToString()) : json(nullptr);
+  };
   for (const core::ReleaseBranch& b : ctx.catalog->releases()) {
     if (branch && b.branch != *branch) continue;
     std::vector<std::string> policy;
     if (b.host_guest_policy) {
       for (core::HostGuestAllowance a : *b.host_guest_policy) {
         switch (a) {
-          case core::HostGuestAllowance::kSameRelease: policy.push_back("same_release"); break;
-          case core::HostGuestAllowance::kSameBranch: policy.push_back("same_branch"); break;
-          case core::HostGuestAllowance::kPreviousBranch: policy.push_back("previous_branch"); break;
-          case core::HostGuestAllowance::kPreviousLtsBranch: policy.push_back("previous_lts_branch"); break;
+          case core::HostGuestAllowance::kSameRelease:
+            policy.push_back("same_release");
+            break;
+          case core::HostGuestAllowance::kSameBranch:
+            policy.push_back("same_branch");
+            break;
+          case core::HostGuestAllowance::kPreviousBranch:
+            policy.push_back("previous_branch");
+            break;
+          case core::HostGuestAllowance::kPreviousLtsBranch:
+            policy.push_back("previous_lts_branch");
+            break;
         }
       }
     }
@@ -218,18 +233,21 @@ absl::Status Releases(Context& ctx, const CatalogOptions& o, std::ostream& out) 
                        driver(v.guest_windows), StrJoin(v.provenance.sources, ",")});
     }
     const core::BranchSupport support = core::SupportOf(*ctx.catalog, b, ctx.today);
-    json j = {{"branch", b.branch},
-              {"driver_branch", b.driver_branch},
-              {"lts", Opt(b.lts)},
-              {"end_of_support", b.end_of_support ? json(b.end_of_support->ToString()) : json(nullptr)},
-              {"support_as_of", {{"date", ctx.today.ToString()},
-                                 {"state", support.state == core::BranchSupport::State::kSupported ? "supported"
-                                           : support.state == core::BranchSupport::State::kEnded ? "ended" : "unknown"},
-                                 {"inferred", support.inferred}}},
-              {"cuda", b.cuda ? json(b.cuda->ToString()) : json(nullptr)},
-              {"host_guest_policy", b.host_guest_policy ? json(policy) : json(nullptr)},
-              {"hypervisors", b.hypervisors},
-              {"versions", std::move(rows)}};
+    json j = {
+        {"branch", b.branch},
+        {"driver_branch", b.driver_branch},
+        {"lts", Opt(b.lts)},
+        {"end_of_support", b.end_of_support ? json(b.end_of_support->ToString()) : json(nullptr)},
+        {"support_as_of",
+         {{"date", ctx.today.ToString()},
+          {"state", support.state == core::BranchSupport::State::kSupported ? "supported"
+                    : support.state == core::BranchSupport::State::kEnded   ? "ended"
+                                                                            : "unknown"},
+          {"inferred", support.inferred}}},
+        {"cuda", b.cuda ? json(b.cuda->ToString()) : json(nullptr)},
+        {"host_guest_policy", b.host_guest_policy ? json(policy) : json(nullptr)},
+        {"hypervisors", b.hypervisors},
+        {"versions", std::move(rows)}};
     j.update(ProvenanceJson(b.provenance));
     doc.push_back(std::move(j));
     std::string eos = "unknown";
@@ -261,8 +279,10 @@ absl::Status Releases(Context& ctx, const CatalogOptions& o, std::ostream& out) 
 absl::Status Cuda(Context& ctx, std::ostream& out) {
   const core::CudaVgpuSupport& vs = ctx.catalog->cuda_vgpu_support();
   auto on_vgpu = [&](const core::CudaVersion& v) -> std::string {
-    if (std::find(vs.supported.begin(), vs.supported.end(), v) != vs.supported.end()) return "supported";
-    if (std::find(vs.not_supported.begin(), vs.not_supported.end(), v) != vs.not_supported.end()) return "not supported";
+    if (std::find(vs.supported.begin(), vs.supported.end(), v) != vs.supported.end())
+      return "supported";
+    if (std::find(vs.not_supported.begin(), vs.not_supported.end(), v) != vs.not_supported.end())
+      return "not supported";
     return "not listed";
   };
   json toolkits = json::array();
@@ -270,21 +290,24 @@ absl::Status Cuda(Context& ctx, std::ostream& out) {
   for (const core::CudaToolkit& t : ctx.catalog->toolkits()) {
     json j = {{"cuda", t.version.ToString()},
               {"label", t.label},
-              {"linux_min_driver", t.linux_min_driver ? json(t.linux_min_driver->ToString()) : json(nullptr)},
-              {"windows_min_driver", t.windows_min_driver ? json(t.windows_min_driver->ToString()) : json(nullptr)},
+              {"linux_min_driver",
+               t.linux_min_driver ? json(t.linux_min_driver->ToString()) : json(nullptr)},
+              {"windows_min_driver",
+               t.windows_min_driver ? json(t.windows_min_driver->ToString()) : json(nullptr)},
               {"on_vgpu", on_vgpu(t.version)}};
     j.update(ProvenanceJson(t.provenance));
     toolkits.push_back(std::move(j));
-    table.AddRow({t.version.ToString(), t.label,
-                  t.linux_min_driver ? t.linux_min_driver->ToString() : "-",
-                  t.windows_min_driver ? t.windows_min_driver->ToString() : "-", on_vgpu(t.version)});
+    table.AddRow(
+        {t.version.ToString(), t.label, t.linux_min_driver ? t.linux_min_driver->ToString() : "-",
+         t.windows_min_driver ? t.windows_min_driver->ToString() : "-", on_vgpu(t.version)});
   }
   json mvc = json::array();
   Table compat({"CUDA", "LINUX DRIVER >=", "WINDOWS DRIVER >=", "DRIVERS BELOW"});
   for (const core::MinorVersionCompat& m : ctx.catalog->minor_version_compatibility()) {
     json j = {{"major", m.major},
               {"min_driver_linux", m.min_driver_linux.ToString()},
-              {"min_driver_windows", m.min_driver_windows ? json(m.min_driver_windows->ToString()) : json(nullptr)},
+              {"min_driver_windows",
+               m.min_driver_windows ? json(m.min_driver_windows->ToString()) : json(nullptr)},
               {"below_branch", Opt(m.below_branch)}};
     j.update(ProvenanceJson(m.provenance));
     mvc.push_back(std::move(j));
@@ -311,15 +334,20 @@ absl::Status Editions(Context& ctx, std::ostream& out) {
   for (const core::Edition& e : ctx.catalog->editions()) {
     std::vector<std::string> series;
     for (core::Series s : e.licenses_series) series.emplace_back(1, core::SeriesLetter(s));
-    json j = {{"id", e.id}, {"name", e.name}, {"former_names", e.former_names},
+    json j = {{"id", e.id},
+              {"name", e.name},
+              {"former_names", e.former_names},
               {"primary_series", std::string(1, core::SeriesLetter(e.primary_series))},
-              {"licenses_series", series}, {"cuda", e.cuda}, {"max_displays", e.max_displays},
-              {"max_resolution", e.max_resolution}, {"gridd_feature_type", e.gridd_feature_type}};
+              {"licenses_series", series},
+              {"cuda", e.cuda},
+              {"max_displays", e.max_displays},
+              {"max_resolution", e.max_resolution},
+              {"gridd_feature_type", e.gridd_feature_type}};
     j.update(ProvenanceJson(e.provenance));
     doc.push_back(std::move(j));
     cited.insert(e.provenance.sources.begin(), e.provenance.sources.end());
-    table.AddRow({e.id, e.name, StrJoin(series, ","), e.cuda ? "yes" : "no",
-                  StrCat(e.max_displays), e.max_resolution, StrCat(e.gridd_feature_type)});
+    table.AddRow({e.id, e.name, StrJoin(series, ","), e.cuda ? "yes" : "no", StrCat(e.max_displays),
+                  e.max_resolution, StrCat(e.gridd_feature_type)});
   }
   if (WriteStructured(ctx.format, doc, out)) return absl::OkStatus();
   table.Print(out);
@@ -347,12 +375,18 @@ absl::Status Sources(Context& ctx, std::ostream& out) {
 
 absl::Status RunCatalog(Context& ctx, const CatalogOptions& options, std::ostream& out) {
   switch (options.what) {
-    case CatalogOptions::What::kBoards: return Boards(ctx, options, out);
-    case CatalogOptions::What::kTypes: return Types(ctx, options, out);
-    case CatalogOptions::What::kReleases: return Releases(ctx, options, out);
-    case CatalogOptions::What::kCuda: return Cuda(ctx, out);
-    case CatalogOptions::What::kEditions: return Editions(ctx, out);
-    case CatalogOptions::What::kSources: return Sources(ctx, out);
+    case CatalogOptions::What::kBoards:
+      return Boards(ctx, options, out);
+    case CatalogOptions::What::kTypes:
+      return Types(ctx, options, out);
+    case CatalogOptions::What::kReleases:
+      return Releases(ctx, options, out);
+    case CatalogOptions::What::kCuda:
+      return Cuda(ctx, out);
+    case CatalogOptions::What::kEditions:
+      return Editions(ctx, out);
+    case CatalogOptions::What::kSources:
+      return Sources(ctx, out);
   }
   return absl::InternalError("unknown catalog listing");
 }

@@ -18,7 +18,8 @@ absl::Status ParseFlag(const std::optional<std::string>& value, std::string_view
   if (!value) return absl::OkStatus();
   absl::StatusOr<T> parsed = parse(*value);
   if (!parsed.ok()) {
-    return absl::Status(parsed.status().code(), StrCat(flag, ": ", ToStd(parsed.status().message())));
+    return absl::Status(parsed.status().code(),
+                        StrCat(flag, ": ", ToStd(parsed.status().message())));
   }
   out = *std::move(parsed);
   return absl::OkStatus();
@@ -32,8 +33,8 @@ absl::StatusOr<bool> ParseOnOff(std::string_view text) {
 }
 
 json FindingJson(const core::Finding& f) {
-  return {{"rule", f.rule},       {"subject", f.subject}, {"verdict", core::VerdictName(f.verdict)},
-          {"reason", f.reason},   {"sources", f.sources}, {"inferred", f.inferred}};
+  return {{"rule", f.rule},     {"subject", f.subject}, {"verdict", core::VerdictName(f.verdict)},
+          {"reason", f.reason}, {"sources", f.sources}, {"inferred", f.inferred}};
 }
 
 std::string Summary(const core::CompatReport& r) {
@@ -43,11 +44,9 @@ std::string Summary(const core::CompatReport& r) {
     fail += f.verdict == core::Verdict::kFail;
     unknown += f.verdict == core::Verdict::kUnknown;
   }
-  auto count = [](int n, std::string_view what) {
-    return StrCat(n, " ", what, n == 1 ? "" : "s");
-  };
-  std::string s = fail > 0 ? StrCat("NOT compatible: ", count(fail, "rule"), " failed")
-                           : "compatible";
+  auto count = [](int n, std::string_view what) { return StrCat(n, " ", what, n == 1 ? "" : "s"); };
+  std::string s =
+      fail > 0 ? StrCat("NOT compatible: ", count(fail, "rule"), " failed") : "compatible";
   std::vector<std::string> extra;
   if (warn > 0) extra.push_back(count(warn, "warning"));
   if (unknown > 0) extra.push_back(StrCat(unknown, " unknown"));
@@ -126,10 +125,14 @@ absl::Status RunCompat(Context& ctx, const CompatOptions& o, std::ostream& out) 
   for (auto [value, flag, out_field] :
        {std::tuple{&o.host_driver, "--host-driver", &q.host_driver},
         std::tuple{&o.guest_driver, "--guest-driver", &q.guest_driver}}) {
-    if (absl::Status s = ParseFlag(*value, flag, core::DriverVersion::Parse, *out_field); !s.ok()) return s;
+    if (absl::Status s = ParseFlag(*value, flag, core::DriverVersion::Parse, *out_field); !s.ok())
+      return s;
   }
-  if (absl::Status s = ParseFlag(o.cuda, "--cuda", core::CudaVersion::Parse, q.cuda); !s.ok()) return s;
-  if (absl::Status s = ParseFlag(o.release, "--release", core::ReleaseVersion::Parse, q.release); !s.ok()) return s;
+  if (absl::Status s = ParseFlag(o.cuda, "--cuda", core::CudaVersion::Parse, q.cuda); !s.ok())
+    return s;
+  if (absl::Status s = ParseFlag(o.release, "--release", core::ReleaseVersion::Parse, q.release);
+      !s.ok())
+    return s;
   if (o.guest_os) {
     const std::string os = AsciiLower(*o.guest_os);
     if (os != "linux" && os != "windows") {
@@ -143,7 +146,8 @@ absl::Status RunCompat(Context& ctx, const CompatOptions& o, std::ostream& out) 
 
   json query = json::object();
   std::vector<std::string> parts;
-  auto note = [&](std::string_view key, const std::optional<std::string>& v, std::string_view label) {
+  auto note = [&](std::string_view key, const std::optional<std::string>& v,
+                  std::string_view label) {
     if (!v) return;
     query[std::string(key)] = *v;
     parts.push_back(StrCat(label, *v));
@@ -163,7 +167,8 @@ absl::Status RunCompat(Context& ctx, const CompatOptions& o, std::ostream& out) 
     query["feature_type"] = *o.feature_type;
     parts.push_back(StrCat("FeatureType ", *o.feature_type));
   }
-  Emit(ctx, *report, std::move(query), StrCat("Compatibility of ", parts.empty() ? "nothing" : StrJoin(parts, ", ")), out);
+  Emit(ctx, *report, std::move(query),
+       StrCat("Compatibility of ", parts.empty() ? "nothing" : StrJoin(parts, ", ")), out);
   return absl::OkStatus();
 }
 
@@ -182,7 +187,8 @@ absl::Status RunCompatMigration(Context& ctx, const MigrationOptions& o, std::os
        {std::tuple{&o.src_host_driver, "--src-host-driver", &q.src_host_driver},
         std::tuple{&o.dst_host_driver, "--dst-host-driver", &q.dst_host_driver},
         std::tuple{&o.guest_driver, "--guest-driver", &q.guest_driver}}) {
-    if (absl::Status s = ParseFlag(*value, flag, core::DriverVersion::Parse, *field); !s.ok()) return s;
+    if (absl::Status s = ParseFlag(*value, flag, core::DriverVersion::Parse, *field); !s.ok())
+      return s;
   }
   for (auto [value, flag, field] : {std::tuple{&o.src_ecc, "--src-ecc", &q.src_ecc},
                                     std::tuple{&o.dst_ecc, "--dst-ecc", &q.dst_ecc},
@@ -191,23 +197,24 @@ absl::Status RunCompatMigration(Context& ctx, const MigrationOptions& o, std::os
   }
   if (o.hotmigrate && q.hypervisor == core::Hypervisor::kKvm) {
     return absl::InvalidArgumentError(
-        "--hotmigrate: vgpu.hotmigrate.enabled is a vCenter setting; use it with --hypervisor vsphere");
+        "--hotmigrate: vgpu.hotmigrate.enabled is a vCenter setting; use it with --hypervisor "
+        "vsphere");
   }
   q.src_profile = o.src_profile;
   q.dst_profile = o.dst_profile;
   absl::StatusOr<core::CompatReport> report = core::CheckMigration(*ctx.catalog, q);
   if (!report.ok()) return report.status();
   json query = {{"hypervisor", hv}};
-  for (auto [key, value] : {std::pair{"src_host_driver", &o.src_host_driver},
-                            std::pair{"dst_host_driver", &o.dst_host_driver},
-                            std::pair{"guest_driver", &o.guest_driver},
-                            std::pair{"src_profile", &o.src_profile},
-                            std::pair{"dst_profile", &o.dst_profile},
-                            std::pair{"src_ecc", &o.src_ecc}, std::pair{"dst_ecc", &o.dst_ecc},
-                            std::pair{"hotmigrate", &o.hotmigrate}}) {
+  for (auto [key, value] :
+       {std::pair{"src_host_driver", &o.src_host_driver},
+        std::pair{"dst_host_driver", &o.dst_host_driver},
+        std::pair{"guest_driver", &o.guest_driver}, std::pair{"src_profile", &o.src_profile},
+        std::pair{"dst_profile", &o.dst_profile}, std::pair{"src_ecc", &o.src_ecc},
+        std::pair{"dst_ecc", &o.dst_ecc}, std::pair{"hotmigrate", &o.hotmigrate}}) {
     if (*value) query[key] = **value;
   }
-  Emit(ctx, *report, std::move(query), StrCat("Live migration on ", hv == "kvm" ? "KVM" : "vSphere"), out);
+  Emit(ctx, *report, std::move(query),
+       StrCat("Live migration on ", hv == "kvm" ? "KVM" : "vSphere"), out);
   return absl::OkStatus();
 }
 

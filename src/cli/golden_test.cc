@@ -30,8 +30,12 @@ const Case kCases[] = {
     {"version_json", {"version", "-o", "json"}, 0},
     {"catalog_boards", {"catalog", "boards"}, 0},
     {"catalog_types_p40", {"catalog", "types", "--board", "P40"}, 0},
-    {"catalog_types_p40_q_json", {"catalog", "types", "--board", "Tesla P40", "--series", "Q", "-o", "json"}, 0},
-    {"catalog_types_a100d_mig_yaml", {"catalog", "types", "--board", "A100D", "--mig", "-o", "yaml"}, 0},
+    {"catalog_types_p40_q_json",
+     {"catalog", "types", "--board", "Tesla P40", "--series", "Q", "-o", "json"},
+     0},
+    {"catalog_types_a100d_mig_yaml",
+     {"catalog", "types", "--board", "A100D", "--mig", "-o", "yaml"},
+     0},
     {"catalog_types_a16", {"catalog", "types", "--board", "A16", "--series", "B"}, 0},
     {"catalog_releases_15", {"catalog", "releases", "--branch", "15"}, 0},
     {"catalog_releases_16_json", {"catalog", "releases", "--branch", "16.x", "-o", "json"}, 0},
@@ -39,7 +43,8 @@ const Case kCases[] = {
     {"catalog_editions", {"catalog", "editions"}, 0},
     {"compat_seed",
      {"compat", "--board", "P40", "--release", "15.2", "--host-driver", "525.105.14",
-      "--guest-driver", "525.105.17", "--cuda", "12.1", "--profile", "P40-3Q", "--profile", "P40-8Q"},
+      "--guest-driver", "525.105.17", "--cuda", "12.1", "--profile", "P40-3Q", "--profile",
+      "P40-8Q"},
      0},
     {"compat_seed_json",
      {"compat", "--board", "P40", "--host-driver", "525.105.14", "--guest-driver", "525.105.17",
@@ -49,11 +54,17 @@ const Case kCases[] = {
      {"compat", "--board", "P40", "--host-driver", "525.105.14", "--guest-driver", "525.105.17",
       "-o", "yaml"},
      0},
-    {"compat_newer_guest_fails", {"compat", "--host-driver", "525.105.14", "--guest-driver", "535.104.06"}, 1},
-    {"compat_p40_on_17_fails", {"compat", "--profile", "grid_p40-8q", "--host-driver", "550.54.10", "--cuda", "12.4"}, 1},
+    {"compat_newer_guest_fails",
+     {"compat", "--host-driver", "525.105.14", "--guest-driver", "535.104.06"},
+     1},
+    {"compat_p40_on_17_fails",
+     {"compat", "--profile", "grid_p40-8q", "--host-driver", "550.54.10", "--cuda", "12.4"},
+     1},
     {"compat_partial", {"compat", "--host-driver", "525.105.14"}, 0},
     {"compat_nothing", {"compat"}, 0},
-    {"compat_license_fail", {"compat", "--profile", "GRID P40-8Q", "--license", "vApps", "--feature-type", "0"}, 1},
+    {"compat_license_fail",
+     {"compat", "--profile", "GRID P40-8Q", "--license", "vApps", "--feature-type", "0"},
+     1},
     {"compat_description",
      {"compat", "--board", "P40", "--profile",
       "num_heads=4, frl_config=60, framebuffer=8192M, max_resolution=7680x4320, max_instance=3"},
@@ -63,7 +74,9 @@ const Case kCases[] = {
       "--guest-driver", "535.161.07", "--src-profile", "A40-8Q", "--dst-profile", "A40-8Q",
       "--src-ecc", "on", "--dst-ecc", "off"},
      1},
-    {"compat_migration_vsphere", {"compat", "migration", "--hypervisor", "vsphere", "--hotmigrate", "false"}, 1},
+    {"compat_migration_vsphere",
+     {"compat", "migration", "--hypervisor", "vsphere", "--hotmigrate", "false"},
+     1},
     {"bad_driver", {"compat", "--host-driver", "r525"}, 2},
     {"bad_profile", {"compat", "--profile", "P40-9Q"}, 2},
     {"bad_board", {"catalog", "types", "--board", "P4O"}, 2},
@@ -108,12 +121,14 @@ TEST_P(GoldenTest, MatchesGoldenFile) {
   ASSERT_TRUE(in) << "missing golden file " << path << "; run with GPUFLEET_REGENERATE_GOLDEN=1";
   std::stringstream expected;
   expected << in.rdbuf();
-  EXPECT_EQ(actual, expected.str()) << "golden file " << path
-                                    << " differs; if intended, regenerate and review the diff";
+  EXPECT_EQ(actual, expected.str())
+      << "golden file " << path << " differs; if intended, regenerate and review the diff";
 }
 
 INSTANTIATE_TEST_SUITE_P(Cli, GoldenTest, ::testing::ValuesIn(kCases),
-                         [](const ::testing::TestParamInfo<Case>& p) { return std::string(p.param.name); });
+                         [](const ::testing::TestParamInfo<Case>& p) {
+                           return std::string(p.param.name);
+                         });
 
 }  // namespace
 }  // namespace gpufleet::cli

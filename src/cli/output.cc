@@ -100,8 +100,8 @@ void EmitYaml(const nlohmann::json& j, YAML::Emitter& e) {
     case nlohmann::json::value_t::string: {
       // Quote strings that YAML would otherwise read as another type ("yes", "1.0", "null").
       const std::string& s = j.get_ref<const std::string&>();
-      const bool ambiguous = s.empty() || s == "yes" || s == "no" || s == "true" ||
-                             s == "false" || s == "null" || s == "~" ||
+      const bool ambiguous = s.empty() || s == "yes" || s == "no" || s == "true" || s == "false" ||
+                             s == "null" || s == "~" ||
                              s.find_first_not_of("0123456789.-+e") == std::string::npos;
       if (ambiguous) e << YAML::DoubleQuoted;
       e << s;

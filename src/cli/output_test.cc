@@ -34,8 +34,8 @@ TEST(OutputTest, WrapKeepsLongWordsWhole) {
 }
 
 TEST(OutputTest, YamlQuotesStringsThatWouldChangeType) {
-  nlohmann::json doc = {{"version", "15.2"}, {"flag", "yes"}, {"n", 3}, {"name", "P40-8Q"},
-                        {"none", nullptr}, {"list", {"a", "b"}}};
+  nlohmann::json doc = {{"version", "15.2"}, {"flag", "yes"},   {"n", 3},
+                        {"name", "P40-8Q"},  {"none", nullptr}, {"list", {"a", "b"}}};
   std::ostringstream out;
   WriteYaml(doc, out);
   const std::string y = out.str();

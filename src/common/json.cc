@@ -1,8 +1,8 @@
-#include "common/strings.h"
 #include "common/json.h"
 
 #include <limits>
 
+#include "common/strings.h"
 
 namespace gpufleet {
 
@@ -28,9 +28,8 @@ std::string DescribeJson(const nlohmann::json& value) {
 JsonReader::JsonReader(const nlohmann::json& object, std::string path)
     : object_(object), path_(std::move(path)) {
   if (!object_.is_object()) {
-    error_ = absl::InvalidArgumentError(
-        StrCat(path_.empty() ? "document" : path_, ": expected an object, got ",
-                     DescribeJson(object_)));
+    error_ = absl::InvalidArgumentError(StrCat(
+        path_.empty() ? "document" : path_, ": expected an object, got ", DescribeJson(object_)));
   }
 }
 
@@ -157,8 +156,8 @@ absl::Status JsonReader::Finish() {
   for (const auto& [key, value] : object_.items()) {
     if (!read_.contains(key)) {
       std::vector<std::string> known(read_.begin(), read_.end());
-      return absl::InvalidArgumentError(StrCat(
-          PathOf(key), ": unknown field (known fields here: ", StrJoin(known, ", "), ")"));
+      return absl::InvalidArgumentError(
+          StrCat(PathOf(key), ": unknown field (known fields here: ", StrJoin(known, ", "), ")"));
     }
   }
   return absl::OkStatus();

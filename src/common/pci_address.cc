@@ -33,8 +33,9 @@ std::optional<uint32_t> ParseHex(std::string_view s, std::size_t max_digits) {
 absl::StatusOr<PciAddress> PciAddress::Parse(std::string_view text) {
   const std::string quoted = QuoteForMessage(text);
   auto fail = [&](std::string_view why) {
-    return absl::InvalidArgumentError(StrCat(
-        "PCI address ", quoted, ": ", why, " (expected domain:bus:device.function, e.g. 0000:3b:00.0)"));
+    return absl::InvalidArgumentError(
+        StrCat("PCI address ", quoted, ": ", why,
+               " (expected domain:bus:device.function, e.g. 0000:3b:00.0)"));
   };
   std::size_t dot = text.rfind('.');
   if (dot == std::string_view::npos) return fail("missing '.function'");

@@ -5,12 +5,11 @@
 #include "absl/status/statusor.h"
 
 // Propagates a non-OK absl::Status from the enclosing function.
-#define GPUFLEET_RETURN_IF_ERROR(expr)                 \
-  do {                                                 \
-    if (::absl::Status gpufleet_status_ = (expr);      \
-        !gpufleet_status_.ok()) {                      \
-      return gpufleet_status_;                         \
-    }                                                  \
+#define GPUFLEET_RETURN_IF_ERROR(expr)                                      \
+  do {                                                                      \
+    if (::absl::Status gpufleet_status_ = (expr); !gpufleet_status_.ok()) { \
+      return gpufleet_status_;                                              \
+    }                                                                       \
   } while (false)
 
 #define GPUFLEET_STATUS_CONCAT_INNER_(a, b) a##b

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/strings.h"
 #include "absl/strings/string_view.h"
+#include "common/strings.h"
 
 namespace gpufleet {
 
@@ -23,8 +23,8 @@ inline void Append(std::string& out, const char* s) { out.append(s); }
 inline void Append(std::string& out, absl::string_view s) { out.append(s.data(), s.size()); }
 inline void Append(std::string& out, char c) { out.push_back(c); }
 template <typename T>
-  requires std::integral<T> && (!std::same_as<T, char>) && (!std::same_as<T, bool>)
-void Append(std::string& out, T v) {
+requires std::integral<T> &&
+    (!std::same_as<T, char>)&&(!std::same_as<T, bool>)void Append(std::string& out, T v) {
   out.append(std::to_string(v));
 }
 }  // namespace strings_internal

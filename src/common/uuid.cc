@@ -18,8 +18,8 @@ int HexValue(char c) {
 absl::StatusOr<Uuid> Uuid::Parse(std::string_view text) {
   constexpr std::size_t kLen = 36;
   auto fail = [&](std::string_view why) {
-    return absl::InvalidArgumentError(StrCat("UUID ", QuoteForMessage(text), ": ", why,
-                                                   " (expected 8-4-4-4-12 hex digits)"));
+    return absl::InvalidArgumentError(
+        StrCat("UUID ", QuoteForMessage(text), ": ", why, " (expected 8-4-4-4-12 hex digits)"));
   };
   if (text.size() != kLen) return fail(StrCat("length ", text.size(), ", expected 36"));
   std::array<uint8_t, 16> bytes{};

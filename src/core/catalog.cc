@@ -50,8 +50,8 @@ absl::StatusOr<Catalog> Catalog::Load(const std::vector<CatalogDocument>& docume
         auto [it, inserted] = data->type_by_mdev_id.emplace(*t.mdev_id, &t);
         if (!inserted) {
           return absl::InvalidArgumentError(StrCat("catalog: mdev type nvidia-", *t.mdev_id,
-                                                         " is given to both ", it->second->name,
-                                                         " and ", t.name));
+                                                   " is given to both ", it->second->name, " and ",
+                                                   t.name));
         }
       }
     }
@@ -176,9 +176,10 @@ absl::StatusOr<const VgpuType*> Catalog::ResolveType(std::string_view spelling,
     if (!id.ok()) return id.status();
     found = FindTypeByMdevId(*id);
     if (found == nullptr) {
-      return absl::NotFoundError(StrCat(
-          "mdev type nvidia-", *id, " is not in the catalog (it knows mdev ids for boards up to "
-          "Ampere and the L40S; read the type's 'name' file in sysfs instead)"));
+      return absl::NotFoundError(
+          StrCat("mdev type nvidia-", *id,
+                 " is not in the catalog (it knows mdev ids for boards up to "
+                 "Ampere and the L40S; read the type's 'name' file in sysfs instead)"));
     }
   } else if (LooksLikeMdevDescription(spelling)) {
     return ResolveDescription(spelling, board);
@@ -203,20 +204,20 @@ absl::StatusOr<const VgpuType*> Catalog::ResolveType(std::string_view spelling,
         }
       } else if (!nearest.empty()) {
         StrAppend(&msg, ": ", b->prefix, " has no ", parsed->framebuffer_gb, " GB ",
-                  std::string(1, SeriesLetter(parsed->series)), "-series type; nearest: ",
-                  StrJoin(nearest, ", "));
+                  std::string(1, SeriesLetter(parsed->series)),
+                  "-series type; nearest: ", StrJoin(nearest, ", "));
       } else {
         StrAppend(&msg, ": ", b->prefix, " has no ", std::string(1, SeriesLetter(parsed->series)),
                   "-series", parsed->mig_backed() ? " MIG-backed" : "", " types");
       }
       StrAppend(&msg, " (see 'gpufleet catalog types",
-                      b ? StrCat(" --board ", b->prefix) : std::string(), "')");
+                b ? StrCat(" --board ", b->prefix) : std::string(), "')");
       return absl::NotFoundError(msg);
     }
   }
   if (board != nullptr && !EqualsIgnoreCase(found->board_prefix, board->prefix)) {
     return absl::InvalidArgumentError(StrCat("vGPU type ", found->name, " belongs to board ",
-                                                   found->board_prefix, ", not ", board->prefix));
+                                             found->board_prefix, ", not ", board->prefix));
   }
   return found;
 }
@@ -242,9 +243,9 @@ absl::StatusOr<const VgpuType*> Catalog::ResolveDescription(std::string_view tex
   }
   if (matches.size() == 1) return matches.front();
   if (matches.empty()) {
-    return absl::NotFoundError(StrCat(
-        "no vGPU type", board ? StrCat(" of ", board->prefix) : std::string(),
-        " matches the description ", QuoteForMessage(d->ToString(), 160)));
+    return absl::NotFoundError(
+        StrCat("no vGPU type", board ? StrCat(" of ", board->prefix) : std::string(),
+               " matches the description ", QuoteForMessage(d->ToString(), 160)));
   }
   std::vector<std::string> names;
   for (const VgpuType* t : matches) names.push_back(t->name);
@@ -252,9 +253,9 @@ absl::StatusOr<const VgpuType*> Catalog::ResolveDescription(std::string_view tex
     names.resize(8);
     names.push_back("...");
   }
-  return absl::FailedPreconditionError(StrCat(
-      "the description ", QuoteForMessage(d->ToString(), 160), " matches ", matches.size(),
-      " types (", StrJoin(names, ", "), "); name the board to choose one"));
+  return absl::FailedPreconditionError(
+      StrCat("the description ", QuoteForMessage(d->ToString(), 160), " matches ", matches.size(),
+             " types (", StrJoin(names, ", "), "); name the board to choose one"));
 }
 
 const ReleaseBranch* Catalog::FindBranch(int branch) const {

@@ -102,8 +102,8 @@ absl::Status DecodeType(const json& j, const std::string& path, const Board& boa
   if (!parsed.ok()) {
     r.Fail("name", ToStd(parsed.status().message()));
   } else if (!EqualsIgnoreCase(parsed->board_prefix, board.prefix)) {
-    r.Fail("name", StrCat("prefix ", parsed->board_prefix, " differs from the board's ",
-                                board.prefix));
+    r.Fail("name",
+           StrCat("prefix ", parsed->board_prefix, " differs from the board's ", board.prefix));
   } else if (parsed->series != t.series) {
     r.Fail("series", StrCat("the name says ", std::string(1, SeriesLetter(parsed->series))));
   } else if (parsed->mig_backed() != t.mig_backed || parsed->gpu_instance_slices != t.mig_slices) {
@@ -139,8 +139,7 @@ absl::Status DecodeBoard(const json& j, const std::string& path, SourceRefs& ref
     b.support.last_branch = s.OptInt("last_branch", 1, 999);
     b.support.inferred = s.OptBool("inferred").value_or(false);
     b.support.sources = s.StringList("source");
-    if (s.ok() && b.support.sources.empty() &&
-        (b.support.first_release || b.support.last_branch)) {
+    if (s.ok() && b.support.sources.empty() && (b.support.first_release || b.support.last_branch)) {
       s.Fail("source", "a support range needs at least one source id");
     }
     refs.Add(s.PathOf("source"), b.support.sources);
@@ -178,10 +177,8 @@ absl::Status DecodeVersionRow(const json& j, const std::string& path, const Rele
   v.guest_linux = ReadDriver(r, "guest_linux", false);
   v.guest_windows = ReadDriver(r, "guest_windows", false);
   v.provenance = ReadProvenance(r, refs);
-  if (r.ok() && v.version &&
-      (v.version->major() != branch.branch || v.version->is_branch_only())) {
-    r.Fail("version", StrCat(v.version->ToString(), " is not a release of branch ",
-                                   branch.branch));
+  if (r.ok() && v.version && (v.version->major() != branch.branch || v.version->is_branch_only())) {
+    r.Fail("version", StrCat(v.version->ToString(), " is not a release of branch ", branch.branch));
   }
   return r.Finish();
 }
@@ -205,9 +202,9 @@ absl::Status DecodeBranch(const json& j, const std::string& path, SourceRefs& re
       std::optional<HostGuestAllowance> parsed =
           a.is_string() ? ParseAllowance(a.get<std::string>()) : std::nullopt;
       if (!parsed) {
-        r.Fail("host_guest_policy",
-               StrCat(DescribeJson(a), " is not one of same_release, same_branch, "
-                                             "previous_branch, previous_lts_branch"));
+        r.Fail("host_guest_policy", StrCat(DescribeJson(a),
+                                           " is not one of same_release, same_branch, "
+                                           "previous_branch, previous_lts_branch"));
         break;
       }
       allowances.push_back(*parsed);
@@ -242,7 +239,8 @@ absl::Status DecodeToolkit(const json& j, const std::string& path, SourceRefs& r
   std::optional<CudaVersion> base = ReadParsed<CudaVersion>(r, "cuda", CudaVersion::Parse, true);
   int update = r.Int("update", 0, 99);
   if (base) t.version = CudaVersion(base->major(), base->minor(), update);
-  if (r.ok() && base && base->update() != 0) r.Fail("cuda", "give major.minor; the update goes in 'update'");
+  if (r.ok() && base && base->update() != 0)
+    r.Fail("cuda", "give major.minor; the update goes in 'update'");
   t.label = r.String("label");
   t.linux_min_driver = ReadDriver(r, "linux_min_driver", false);
   t.windows_min_driver = ReadDriver(r, "windows_min_driver", false);
@@ -269,8 +267,8 @@ absl::Status DecodeMinorCompat(const json& j, const std::string& path, SourceRef
 absl::Status DecodeCudaVgpuSupport(const json& j, const std::string& path, SourceRefs& refs,
                                    CudaVgpuSupport& out) {
   JsonReader r(j, path);
-  for (auto [key, list] : {std::pair{"supported", &out.supported},
-                           std::pair{"not_supported", &out.not_supported}}) {
+  for (auto [key, list] :
+       {std::pair{"supported", &out.supported}, std::pair{"not_supported", &out.not_supported}}) {
     for (const std::string& s : r.StringList(key)) {
       absl::StatusOr<CudaVersion> v = CudaVersion::Parse(s);
       if (!v.ok()) {
@@ -325,7 +323,8 @@ absl::Status DecodeSection(const std::string& doc, const std::string& key, const
     ForEach(r, r.Array(key), key, [&](const json& e, const std::string& path) {
       JsonReader s(e, path);
       Source src{s.String("id"), s.String("citation")};
-      if (s.ok() && (src.id.empty() || src.citation.empty())) s.Fail("id", "id and citation must not be empty");
+      if (s.ok() && (src.id.empty() || src.citation.empty()))
+        s.Fail("id", "id and citation must not be empty");
       r.Propagate(s.Finish());
       out.sources.push_back(std::move(src));
     });
@@ -380,7 +379,7 @@ absl::Status CheckUnique(const std::string& what, const std::vector<std::string>
 
 absl::Status DecodeCatalog(const std::vector<CatalogDocument>& documents, CatalogData& out) {
   static const std::vector<std::string> kSections = {
-      "sources",  "boards", "releases", "toolkits", "minor_version_compatibility",
+      "sources",      "boards",   "releases",      "toolkits",  "minor_version_compatibility",
       "vgpu_support", "editions", "feature_types", "unlicensed"};
   std::map<std::string, std::string> section_doc;  // section -> document that defined it
   SourceRefs refs;
@@ -393,15 +392,15 @@ absl::Status DecodeCatalog(const std::vector<CatalogDocument>& documents, Catalo
     int version = top.Int("schema_version", 0, 1000);
     if (top.ok() && version != kSchemaVersion) {
       return absl::InvalidArgumentError(StrCat(doc.name, ": schema_version ", version,
-                                                     " is not supported (this build reads ",
-                                                     kSchemaVersion, ")"));
+                                               " is not supported (this build reads ",
+                                               kSchemaVersion, ")"));
     }
     for (const std::string& section : kSections) {
       if (!j.contains(section)) continue;
       top.Ignore(section);
       if (auto [it, inserted] = section_doc.emplace(section, doc.name); !inserted) {
-        return absl::InvalidArgumentError(StrCat(doc.name, ": section '", section,
-                                                       "' is already defined in ", it->second));
+        return absl::InvalidArgumentError(
+            StrCat(doc.name, ": section '", section, "' is already defined in ", it->second));
       }
       GPUFLEET_RETURN_IF_ERROR(DecodeSection(doc.name, section, j[section], refs, out));
     }

@@ -36,7 +36,7 @@ struct VgpuType {
   int framebuffer_mib = 0;
   int max_instances = 0;  // per physical GPU, equal-size mode
   bool mig_backed = false;
-  std::optional<int> mig_slices;  // GPU instance size in compute slices (MIG-backed only)
+  std::optional<int> mig_slices;           // GPU instance size in compute slices (MIG-backed only)
   std::optional<std::string> mig_profile;  // "1g.10gb"
   std::optional<int> mdev_id;              // N in the sysfs mdev type "nvidia-N"
   std::optional<int> display_heads;
@@ -60,12 +60,12 @@ struct VgpuSupport {
 };
 
 struct Board {
-  std::string name;    // "Tesla P40"
-  std::string prefix;  // "P40": the type-name prefix
+  std::string name;                         // "Tesla P40"
+  std::string prefix;                       // "P40": the type-name prefix
   std::vector<std::string> pci_device_ids;  // "0x1b38"
   std::string architecture;                 // "Pascal", "Ampere", ...
   int gpus_per_board = 1;
-  int framebuffer_mib = 0;  // per physical GPU
+  int framebuffer_mib = 0;         // per physical GPU
   std::optional<bool> mixed_size;  // nullopt: not known
   std::optional<MigGeometry> mig;
   std::optional<bool> ecc_default;

@@ -59,7 +59,8 @@ TEST(CatalogTest, LoadsAMinimalCatalogAndResolvesSpellings) {
   EXPECT_EQ((*c->ResolveType("grid_p40-8q"))->name, "P40-8Q");
   EXPECT_EQ((*c->ResolveType("nvidia-51"))->name, "P40-8Q");
   EXPECT_EQ((*c->ResolveType("num_heads=4, frl_config=60, framebuffer=8192M, "
-                             "max_resolution=7680x4320, max_instance=3"))->name,
+                             "max_resolution=7680x4320, max_instance=3"))
+                ->name,
             "P40-8Q");
   EXPECT_EQ(c->FindByHostDriver(*DriverVersion::Parse("525.105.14")).row->label, "15.2");
   bool windows = false;
@@ -91,11 +92,14 @@ TEST(CatalogTest, ErrorsNameDocumentPathAndReason) {
   struct Case {
     std::string from, to, want;
   } cases[] = {
-      {R"("max_instances":3)", R"("max_instances":"3")", "b.json: boards[0].types[0].max_instances: expected an integer"},
-      {R"("series":"Q")", R"("series":"X")", "boards[0].types[0].series: 'X' is not one of Q, C, B, A"},
+      {R"("max_instances":3)", R"("max_instances":"3")",
+       "b.json: boards[0].types[0].max_instances: expected an integer"},
+      {R"("series":"Q")", R"("series":"X")",
+       "boards[0].types[0].series: 'X' is not one of Q, C, B, A"},
       {R"("series":"Q")", R"("series":"C")", "types[0].series: the name says Q"},
       {R"("name":"P40-8Q")", R"("name":"A40-8Q")", "prefix A40 differs from the board's P40"},
-      {R"("cuda":true,"notes")", R"("cuda":true,"colour":1,"notes")", "types[0].colour: unknown field"},
+      {R"("cuda":true,"notes")", R"("cuda":true,"colour":1,"notes")",
+       "types[0].colour: unknown field"},
       {R"("source":["S"]}]})", R"("source":["T"]}]})", "unknown source id 'T'"},
       {R"("source":["S"]}]})", R"("source":[]}]})", "every row needs at least one source id"},
       {R"("mdev_id":51)", R"("mdev_id":-1)", "mdev_id: expected an integer in 0..1000000"},
@@ -112,7 +116,8 @@ TEST(CatalogTest, ErrorsNameDocumentPathAndReason) {
 TEST(CatalogTest, StructuralErrors) {
   auto docs = MiniCatalog();
   docs[0].text = Replace(docs[0].text, R"("schema_version":1)", R"("schema_version":2)");
-  EXPECT_THAT(Catalog::Load(docs).status().message(), HasSubstr("schema_version 2 is not supported"));
+  EXPECT_THAT(Catalog::Load(docs).status().message(),
+              HasSubstr("schema_version 2 is not supported"));
 
   docs = MiniCatalog();
   docs.push_back(docs[1]);
@@ -122,7 +127,8 @@ TEST(CatalogTest, StructuralErrors) {
 
   docs = MiniCatalog();
   docs.pop_back();
-  EXPECT_THAT(Catalog::Load(docs).status().message(), HasSubstr("no document defines the section 'boards'"));
+  EXPECT_THAT(Catalog::Load(docs).status().message(),
+              HasSubstr("no document defines the section 'boards'"));
 
   docs = MiniCatalog();
   docs[1].text = "{\"schema_version\":1, \"boards\": [";
@@ -130,11 +136,14 @@ TEST(CatalogTest, StructuralErrors) {
 
   docs = MiniCatalog();
   docs[0].text = Replace(docs[0].text, R"("version":"15.2")", R"("version":"16.2")");
-  EXPECT_THAT(Catalog::Load(docs).status().message(), HasSubstr("16.2 is not a release of branch 15"));
+  EXPECT_THAT(Catalog::Load(docs).status().message(),
+              HasSubstr("16.2 is not a release of branch 15"));
 
   docs = MiniCatalog();
-  docs[0].text = Replace(docs[0].text, R"("guest_linux":"525.105.17")", R"("guest_linux":"525.105.x")");
-  EXPECT_THAT(Catalog::Load(docs).status().message(), HasSubstr("versions[0].guest_linux: driver version"));
+  docs[0].text =
+      Replace(docs[0].text, R"("guest_linux":"525.105.17")", R"("guest_linux":"525.105.x")");
+  EXPECT_THAT(Catalog::Load(docs).status().message(),
+              HasSubstr("versions[0].guest_linux: driver version"));
 }
 
 TEST(CatalogTest, DuplicateTypeNamesAndMdevIdsAreRejected) {

@@ -132,7 +132,8 @@ TEST(CatalogValidationTest, EveryRowHasKnownSources) {
     }
   }
   for (const ReleaseBranch& r : C().releases()) {
-    for (const ReleaseVersionRow& v : r.versions) EXPECT_FALSE(v.provenance.sources.empty()) << v.label;
+    for (const ReleaseVersionRow& v : r.versions)
+      EXPECT_FALSE(v.provenance.sources.empty()) << v.label;
   }
   EXPECT_GT(rows, 500u);
 }

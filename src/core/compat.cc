@@ -13,10 +13,14 @@ using internal::ResolvedDriver;
 
 std::string_view VerdictName(Verdict v) {
   switch (v) {
-    case Verdict::kOk: return "ok";
-    case Verdict::kWarn: return "warn";
-    case Verdict::kFail: return "fail";
-    case Verdict::kUnknown: return "unknown";
+    case Verdict::kOk:
+      return "ok";
+    case Verdict::kWarn:
+      return "warn";
+    case Verdict::kFail:
+      return "fail";
+    case Verdict::kUnknown:
+      return "unknown";
   }
   return "?";
 }
@@ -32,20 +36,23 @@ Verdict CompatReport::Overall() const {
 
 namespace {
 
-const char* const kMonths[] = {"January", "February", "March",     "April",   "May",      "June",
-                               "July",    "August",   "September", "October", "November", "December"};
+const char* const kMonths[] = {"January",   "February", "March",    "April",
+                               "May",       "June",     "July",     "August",
+                               "September", "October",  "November", "December"};
 
-std::string MonthText(const YearMonth& ym) {
-  return StrCat(kMonths[ym.month - 1], " ", ym.year);
-}
+std::string MonthText(const YearMonth& ym) { return StrCat(kMonths[ym.month - 1], " ", ym.year); }
 
 int MonthsBetween(const YearMonth& from, const CivilDate& to) {
   return (to.year - from.year) * 12 + (to.month - from.month);
 }
 
 Finding Missing(std::string rule, std::string subject, std::string what) {
-  return Finding{std::move(rule), std::move(subject), Verdict::kUnknown,
-                 StrCat("not checked: needs ", what), {}, false};
+  return Finding{std::move(rule),
+                 std::move(subject),
+                 Verdict::kUnknown,
+                 StrCat("not checked: needs ", what),
+                 {},
+                 false};
 }
 
 class Checker {
@@ -88,12 +95,12 @@ class Checker {
       if (edition_ == nullptr) {
         std::vector<std::string> ids;
         for (const Edition& e : catalog_.editions()) ids.push_back(e.id);
-        return absl::InvalidArgumentError(StrCat("license edition ",
-                                                       QuoteForMessage(*q_.license),
-                                                       " is not one of ", StrJoin(ids, ", ")));
+        return absl::InvalidArgumentError(StrCat("license edition ", QuoteForMessage(*q_.license),
+                                                 " is not one of ", StrJoin(ids, ", ")));
       }
     }
-    if (q_.host_driver) host_ = ResolvedDriver{*q_.host_driver, catalog_.FindByHostDriver(*q_.host_driver), false};
+    if (q_.host_driver)
+      host_ = ResolvedDriver{*q_.host_driver, catalog_.FindByHostDriver(*q_.host_driver), false};
     if (q_.guest_driver) {
       bool windows = false;
       DriverMatch m = catalog_.FindByGuestDriver(*q_.guest_driver, &windows);
@@ -111,9 +118,8 @@ class Checker {
     // Without --board, the board is the one the profiles belong to (if they agree).
     if (board_ == nullptr && !profiles_.empty()) {
       const Board* b = catalog_.BoardOf(*profiles_.front());
-      bool same = std::all_of(profiles_.begin(), profiles_.end(), [&](const VgpuType* t) {
-        return catalog_.BoardOf(*t) == b;
-      });
+      bool same = std::all_of(profiles_.begin(), profiles_.end(),
+                              [&](const VgpuType* t) { return catalog_.BoardOf(*t) == b; });
       if (same) board_ = b;
     }
     return absl::OkStatus();
@@ -129,7 +135,8 @@ class Checker {
     // Keep the first mention of each source, in order.
     std::vector<std::string> unique;
     for (std::string& id : f.sources) {
-      if (std::find(unique.begin(), unique.end(), id) == unique.end()) unique.push_back(std::move(id));
+      if (std::find(unique.begin(), unique.end(), id) == unique.end())
+        unique.push_back(std::move(id));
     }
     f.sources = std::move(unique);
     report_.findings.push_back(std::move(f));
@@ -143,19 +150,20 @@ class Checker {
         f.reason = StrCat("branch ", q_.release->major(), ".x is not in the catalog");
       } else if (release_.row == nullptr && !q_.release->is_branch_only()) {
         f.verdict = Verdict::kUnknown;
-        f.reason = StrCat("the catalog lists no release ", q_.release->ToString(),
-                                "; known ", release_.branch->branch, ".x releases are in "
-                                "'gpufleet catalog releases'");
+        f.reason = StrCat("the catalog lists no release ", q_.release->ToString(), "; known ",
+                          release_.branch->branch,
+                          ".x releases are in "
+                          "'gpufleet catalog releases'");
         f.sources = release_.branch->provenance.sources;
       } else {
         const ReleaseVersionRow* r = release_.row;
         f.reason = StrCat("branch ", release_.branch->driver_branch);
         if (r != nullptr) {
           StrAppend(&f.reason, "; KVM vGPU manager ",
-                          r->vgpu_manager_kvm ? r->vgpu_manager_kvm->ToString() : "unknown",
-                          ", Linux guest ", r->guest_linux ? r->guest_linux->ToString() : "unknown",
-                          ", Windows guest ",
-                          r->guest_windows ? r->guest_windows->ToString() : "unknown");
+                    r->vgpu_manager_kvm ? r->vgpu_manager_kvm->ToString() : "unknown",
+                    ", Linux guest ", r->guest_linux ? r->guest_linux->ToString() : "unknown",
+                    ", Windows guest ",
+                    r->guest_windows ? r->guest_windows->ToString() : "unknown");
           f.sources = r->provenance.sources;
           f.inferred = r->provenance.IsInferred("version");
           if (f.inferred) StrAppend(&f.reason, " (release label inferred from the driver numbers)");
@@ -166,25 +174,29 @@ class Checker {
     for (const auto* d : {host_ ? &*host_ : nullptr, guest_ ? &*guest_ : nullptr}) {
       if (d == nullptr) continue;
       const bool is_host = d == &*host_;
-      Finding f{"release", StrCat(is_host ? "vGPU manager " : "guest driver ",
-                                        d->version.ToString()),
-                Verdict::kOk, "", {}, false};
+      Finding f{
+          "release",    StrCat(is_host ? "vGPU manager " : "guest driver ", d->version.ToString()),
+          Verdict::kOk, "",
+          {},           false};
       if (d->match.row != nullptr) {
-        f.reason = StrCat("is the ", is_host ? "KVM vGPU manager" : (d->windows ? "Windows guest driver" : "Linux guest driver"),
-                                " of release ", d->match.row->label, " (", d->match.branch->driver_branch, ")");
+        f.reason =
+            StrCat("is the ",
+                   is_host ? "KVM vGPU manager"
+                           : (d->windows ? "Windows guest driver" : "Linux guest driver"),
+                   " of release ", d->match.row->label, " (", d->match.branch->driver_branch, ")");
         f.sources = d->match.row->provenance.sources;
         f.inferred = d->match.row->provenance.IsInferred("version");
         if (is_host && q_.release && !q_.release->is_branch_only() && d->match.row->version &&
             !(*d->match.row->version == *q_.release)) {
           f.verdict = Verdict::kFail;
-          f.reason = StrCat("belongs to release ", d->match.row->version->ToString(),
-                                  ", not ", q_.release->ToString(), " as given by --release");
+          f.reason = StrCat("belongs to release ", d->match.row->version->ToString(), ", not ",
+                            q_.release->ToString(), " as given by --release");
         }
       } else if (d->match.branch != nullptr) {
         f.verdict = Verdict::kWarn;
         f.reason = StrCat("is not a build the catalog knows; its number puts it in branch ",
-                                d->match.branch->driver_branch, " (", d->match.branch->branch,
-                                ".x). Check the version with nvidia-smi");
+                          d->match.branch->driver_branch, " (", d->match.branch->branch,
+                          ".x). Check the version with nvidia-smi");
         f.sources = d->match.branch->provenance.sources;
       } else {
         f.verdict = Verdict::kUnknown;
@@ -194,7 +206,7 @@ class Checker {
           d->match.branch->branch != q_.release->major()) {
         f.verdict = Verdict::kFail;
         f.reason = StrCat("belongs to branch ", d->match.branch->branch, ".x, not ",
-                                q_.release->ToString());
+                          q_.release->ToString());
       }
       Add(std::move(f));
     }
@@ -203,8 +215,9 @@ class Checker {
   void CheckHostGuest() {
     if (!host_ && !guest_) return;
     if (!host_ || !guest_) {
-      Add(Missing("host-guest", host_ ? "vGPU manager " + host_->version.ToString()
-                                      : "guest " + guest_->version.ToString(),
+      Add(Missing("host-guest",
+                  host_ ? "vGPU manager " + host_->version.ToString()
+                        : "guest " + guest_->version.ToString(),
                   host_ ? "--guest-driver" : "--host-driver"));
       return;
     }
@@ -214,12 +227,15 @@ class Checker {
   void CheckGuestCuda() {
     if (!q_.cuda && !guest_) return;
     if (!q_.cuda || !guest_) {
-      Add(Missing("guest-cuda", q_.cuda ? "CUDA " + q_.cuda->ToString() : "guest " + guest_->version.ToString(),
+      Add(Missing("guest-cuda",
+                  q_.cuda ? "CUDA " + q_.cuda->ToString() : "guest " + guest_->version.ToString(),
                   q_.cuda ? "--guest-driver" : "--cuda"));
       return;
     }
-    Finding f{"guest-cuda", StrCat("guest ", guest_->version.ToString(), " + CUDA ", q_.cuda->ToString()),
-              Verdict::kOk, "", {}, false};
+    Finding f{
+        "guest-cuda", StrCat("guest ", guest_->version.ToString(), " + CUDA ", q_.cuda->ToString()),
+        Verdict::kOk, "",
+        {},           false};
     const CudaToolkit* tk = catalog_.FindToolkit(*q_.cuda);
     if (tk == nullptr) {
       f.verdict = Verdict::kUnknown;
@@ -229,18 +245,20 @@ class Checker {
     }
     f.sources = tk->provenance.sources;
     const char* os = guest_->windows ? "Windows" : "Linux";
-    const std::optional<DriverVersion>& min = guest_->windows ? tk->windows_min_driver : tk->linux_min_driver;
+    const std::optional<DriverVersion>& min =
+        guest_->windows ? tk->windows_min_driver : tk->linux_min_driver;
     if (!min) {
       f.verdict = Verdict::kUnknown;
       f.reason = StrCat("NVIDIA publishes no ", os, " minimum driver for CUDA ", tk->label);
     } else if (guest_->version >= *min) {
-      f.reason = StrCat("CUDA ", tk->label, " needs a ", os, " driver >= ", min->ToString(),
-                              "; ", guest_->version.ToString(), " meets it");
+      f.reason = StrCat("CUDA ", tk->label, " needs a ", os, " driver >= ", min->ToString(), "; ",
+                        guest_->version.ToString(), " meets it");
     } else {
       const MinorVersionCompat* mvc = catalog_.FindMinorVersionCompat(q_.cuda->major());
       const std::optional<DriverVersion> family_min =
-          mvc == nullptr ? std::nullopt
-                         : (guest_->windows ? mvc->min_driver_windows : std::optional(mvc->min_driver_linux));
+          mvc == nullptr
+              ? std::nullopt
+              : (guest_->windows ? mvc->min_driver_windows : std::optional(mvc->min_driver_linux));
       if (family_min && guest_->version >= *family_min) {
         f.verdict = Verdict::kWarn;
         f.reason = StrCat(
@@ -252,13 +270,13 @@ class Checker {
         f.sources.push_back(internal::kSrcCudaMvc);
       } else {
         f.verdict = Verdict::kFail;
-        f.reason = StrCat("CUDA ", tk->label, " needs a ", os, " driver >= ", min->ToString(),
-                                "; ", guest_->version.ToString(), " is older",
-                                family_min ? StrCat(" and below the ", q_.cuda->major(),
-                                                          ".x minor-version compatibility floor ",
-                                                          family_min->ToString())
-                                           : std::string(),
-                                ". Use an older toolkit or a newer vGPU release");
+        f.reason = StrCat(
+            "CUDA ", tk->label, " needs a ", os, " driver >= ", min->ToString(), "; ",
+            guest_->version.ToString(), " is older",
+            family_min ? StrCat(" and below the ", q_.cuda->major(),
+                                ".x minor-version compatibility floor ", family_min->ToString())
+                       : std::string(),
+            ". Use an older toolkit or a newer vGPU release");
         if (mvc) f.sources.push_back(internal::kSrcCudaMvc);
       }
     }
@@ -268,8 +286,9 @@ class Checker {
   void CheckCudaOnVgpu() {
     if (!q_.cuda) return;
     const CudaVgpuSupport& s = catalog_.cuda_vgpu_support();
-    Finding f{"cuda-vgpu", StrCat("CUDA ", q_.cuda->ToString(), " on vGPU"), Verdict::kUnknown,
-              "", s.sources, false};
+    Finding f{"cuda-vgpu",       StrCat("CUDA ", q_.cuda->ToString(), " on vGPU"),
+              Verdict::kUnknown, "",
+              s.sources,         false};
     auto listed = [&](const std::vector<CudaVersion>& v) {
       return std::find(v.begin(), v.end(), *q_.cuda) != v.end();
     };
@@ -279,38 +298,44 @@ class Checker {
     } else if (listed(s.not_supported)) {
       f.verdict = Verdict::kWarn;
       f.reason = StrCat("NVIDIA lists CUDA ", q_.cuda->ToString(),
-                              " as not supported on vGPU; it may run but NVIDIA will not support "
-                              "it. Prefer a listed toolkit");
+                        " as not supported on vGPU; it may run but NVIDIA will not support "
+                        "it. Prefer a listed toolkit");
     } else {
       f.reason = StrCat("CUDA ", q_.cuda->ToString(),
-                              " is in neither list of NVIDIA's CUDA-on-vGPU page as captured "
-                              "(it covers toolkits up to 12.6)");
+                        " is in neither list of NVIDIA's CUDA-on-vGPU page as captured "
+                        "(it covers toolkits up to 12.6)");
     }
     Add(std::move(f));
     if (release_.branch == nullptr) return;
     const ReleaseBranch& b = *release_.branch;
-    Finding r{"release-cuda", StrCat("CUDA ", q_.cuda->ToString(), " on ", ReleaseText()),
-              Verdict::kUnknown, "", {internal::kSrcCudaToolkits}, b.provenance.IsInferred("cuda")};
+    Finding r{"release-cuda",
+              StrCat("CUDA ", q_.cuda->ToString(), " on ", ReleaseText()),
+              Verdict::kUnknown,
+              "",
+              {internal::kSrcCudaToolkits},
+              b.provenance.IsInferred("cuda")};
     if (!b.cuda) {
-      r.reason = StrCat("the catalog does not record which CUDA toolkit branch ", b.branch,
-                              ".x matches");
+      r.reason =
+          StrCat("the catalog does not record which CUDA toolkit branch ", b.branch, ".x matches");
     } else if (CudaVersion(q_.cuda->major(), q_.cuda->minor(), 0) <= *b.cuda) {
       r.verdict = Verdict::kOk;
       r.reason = StrCat("the ", b.branch, ".x guest driver is the CUDA ", b.cuda->ToString(),
-                              " driver generation, which runs CUDA ", q_.cuda->ToString());
+                        " driver generation, which runs CUDA ", q_.cuda->ToString());
     } else if (q_.cuda->major() == b.cuda->major()) {
       r.verdict = Verdict::kWarn;
       r.reason = StrCat("CUDA ", q_.cuda->ToString(), " is newer than the CUDA ",
-                              b.cuda->ToString(), " generation of ", b.branch,
-                              ".x drivers; it runs only through minor-version compatibility");
+                        b.cuda->ToString(), " generation of ", b.branch,
+                        ".x drivers; it runs only through minor-version compatibility");
       r.sources.push_back(internal::kSrcCudaMvc);
     } else {
       r.verdict = Verdict::kFail;
-      r.reason = StrCat("CUDA ", q_.cuda->ToString(), " needs a newer major driver than ",
-                              b.branch, ".x provides (CUDA ", b.cuda->ToString(),
-                              " generation); use a newer vGPU release");
+      r.reason = StrCat("CUDA ", q_.cuda->ToString(), " needs a newer major driver than ", b.branch,
+                        ".x provides (CUDA ", b.cuda->ToString(),
+                        " generation); use a newer vGPU release");
     }
-    if (r.inferred) StrAppend(&r.reason, " (the branch's CUDA generation is inferred from its guest driver number)");
+    if (r.inferred)
+      StrAppend(&r.reason,
+                " (the branch's CUDA generation is inferred from its guest driver number)");
     Add(std::move(r));
   }
 
@@ -324,27 +349,30 @@ class Checker {
     }
     const VgpuSupport& s = board_->support;
     const int branch = release_.branch->branch;
-    Finding f{"board-release", StrCat(board_->name, " on ", ReleaseText()), Verdict::kOk, "",
-              s.sources, s.inferred};
-    const ReleaseVersion rel = release_.row && release_.row->version ? *release_.row->version
-                                                                     : ReleaseVersion(branch, std::nullopt);
+    Finding f{"board-release", StrCat(board_->name, " on ", ReleaseText()),
+              Verdict::kOk,    "",
+              s.sources,       s.inferred};
+    const ReleaseVersion rel = release_.row && release_.row->version
+                                   ? *release_.row->version
+                                   : ReleaseVersion(branch, std::nullopt);
     if (s.last_branch && branch > *s.last_branch) {
       f.verdict = Verdict::kFail;
-      f.reason = StrCat(board_->name, " (", board_->architecture, ") is supported up to ",
-                              *s.last_branch, ".x; ", branch, ".x dropped it. Stay on ",
-                              *s.last_branch, ".x for this board");
+      f.reason =
+          StrCat(board_->name, " (", board_->architecture, ") is supported up to ", *s.last_branch,
+                 ".x; ", branch, ".x dropped it. Stay on ", *s.last_branch, ".x for this board");
     } else if (s.first_release && rel < *s.first_release) {
       f.verdict = Verdict::kFail;
-      f.reason = StrCat(board_->name, " is supported from ", s.first_release->ToString(),
-                              " on; ", ReleaseText(), " predates it");
+      f.reason = StrCat(board_->name, " is supported from ", s.first_release->ToString(), " on; ",
+                        ReleaseText(), " predates it");
     } else if (!s.first_release && !s.last_branch) {
       f.verdict = Verdict::kUnknown;
       f.reason = StrCat("the catalog does not record which releases support ", board_->name);
     } else {
-      f.reason = StrCat(board_->name, " is supported by ", ReleaseText(), " (",
-                              s.first_release ? "from " + s.first_release->ToString() : std::string(),
-                              s.first_release && s.last_branch ? ", " : "",
-                              s.last_branch ? StrCat("up to ", *s.last_branch, ".x") : std::string(), ")");
+      f.reason =
+          StrCat(board_->name, " is supported by ", ReleaseText(), " (",
+                 s.first_release ? "from " + s.first_release->ToString() : std::string(),
+                 s.first_release && s.last_branch ? ", " : "",
+                 s.last_branch ? StrCat("up to ", *s.last_branch, ".x") : std::string(), ")");
     }
     Add(std::move(f));
   }
@@ -365,15 +393,19 @@ class Checker {
          t.provenance.sources, t.provenance.inferred()});
     if (q_.board && board_ != nullptr && tb != board_) {
       Add({"profile-board", t.name, Verdict::kFail,
-           StrCat(t.name, " is a ", tb->name, " type; it cannot run on ", board_->name,
-                        ". Pick a ", board_->prefix, "-* type ('gpufleet catalog types --board ",
-                        board_->prefix, "')"),
+           StrCat(t.name, " is a ", tb->name, " type; it cannot run on ", board_->name, ". Pick a ",
+                  board_->prefix, "-* type ('gpufleet catalog types --board ", board_->prefix,
+                  "')"),
            t.provenance.sources, false});
     }
     const Edition* needed = catalog_.EditionForSeries(t.series);
     if (q_.cuda) {
-      Finding f{"profile-cuda", StrCat(t.name, " + CUDA"), t.cuda ? Verdict::kOk : Verdict::kFail,
-                "", t.provenance.sources, t.provenance.IsInferred("cuda")};
+      Finding f{"profile-cuda",
+                StrCat(t.name, " + CUDA"),
+                t.cuda ? Verdict::kOk : Verdict::kFail,
+                "",
+                t.provenance.sources,
+                t.provenance.IsInferred("cuda")};
       f.reason = StrCat(std::string(1, SeriesLetter(t.series)), "-series vGPUs (",
                         SeriesDescription(t.series), ") ",
                         t.cuda ? "run CUDA" : "cannot run CUDA; use a Q- or C-series type");
@@ -383,34 +415,39 @@ class Checker {
     Finding lic{"profile-license", t.name, Verdict::kOk, "", {internal::kSrcLicensing}, false};
     const int branch = release_.branch ? release_.branch->branch : 0;
     if (edition_ != nullptr) {
-      const bool covers = std::find(edition_->licenses_series.begin(), edition_->licenses_series.end(),
-                                    t.series) != edition_->licenses_series.end();
+      const bool covers =
+          std::find(edition_->licenses_series.begin(), edition_->licenses_series.end(), t.series) !=
+          edition_->licenses_series.end();
       const bool c_under_vws = t.series == Series::kC && edition_->id == "vWS";
       if (!covers) {
         lic.verdict = Verdict::kFail;
-        lic.reason = StrCat(edition_->id, " does not license ", std::string(1, SeriesLetter(t.series)),
-                                  "-series vGPUs; ", t.name, " needs ", needed ? needed->id : "?",
-                                  ". Unlicensed, the guest drops to ", catalog_.unlicensed().frame_rate_fps,
-                                  " fps and CUDA is disabled");
+        lic.reason =
+            StrCat(edition_->id, " does not license ", std::string(1, SeriesLetter(t.series)),
+                   "-series vGPUs; ", t.name, " needs ", needed ? needed->id : "?",
+                   ". Unlicensed, the guest drops to ", catalog_.unlicensed().frame_rate_fps,
+                   " fps and CUDA is disabled");
         lic.sources.push_back(internal::kSrcUnlicensed);
       } else if (c_under_vws && branch >= 16) {
         lic.verdict = Verdict::kWarn;
-        lic.reason = StrCat("vWS licensed C-series vGPUs in the 12.x-15.x guides; from 16.x "
-                                  "C-series is licensed through NVIDIA AI Enterprise");
+        lic.reason = StrCat(
+            "vWS licensed C-series vGPUs in the 12.x-15.x guides; from 16.x "
+            "C-series is licensed through NVIDIA AI Enterprise");
       } else if (c_under_vws && branch == 0) {
         lic.verdict = Verdict::kWarn;
-        lic.reason = "vWS covers C-series only up to 15.x; from 16.x it needs NVIDIA AI Enterprise "
-                     "(give --release to decide)";
+        lic.reason =
+            "vWS covers C-series only up to 15.x; from 16.x it needs NVIDIA AI Enterprise "
+            "(give --release to decide)";
       } else {
-        lic.reason = StrCat(edition_->id, " licenses ", std::string(1, SeriesLetter(t.series)), "-series vGPUs");
+        lic.reason = StrCat(edition_->id, " licenses ", std::string(1, SeriesLetter(t.series)),
+                            "-series vGPUs");
       }
     } else if (needed != nullptr) {
       lic.reason = StrCat("needs a ", needed->id, " (", needed->name, ") license",
-                                t.series == Series::kB ? " or vWS" : "",
-                                t.series == Series::kC && branch >= 16
-                                    ? "; from 16.x C-series is licensed through NVIDIA AI Enterprise"
-                                    : "",
-                                "; gridd.conf FeatureType=1 (the edition follows the vGPU type)");
+                          t.series == Series::kB ? " or vWS" : "",
+                          t.series == Series::kC && branch >= 16
+                              ? "; from 16.x C-series is licensed through NVIDIA AI Enterprise"
+                              : "",
+                          "; gridd.conf FeatureType=1 (the edition follows the vGPU type)");
       lic.sources.push_back(internal::kSrcGridd);
     }
     Add(std::move(lic));
@@ -429,32 +466,38 @@ class Checker {
         same_size &= t->framebuffer_mib == types.front()->framebuffer_mib;
         same_series &= t->series == types.front()->series;
       }
-      Finding f{"profile-mix", StrJoin(names, " + "), Verdict::kWarn, "", {internal::kSrcPlacement}, false};
-      const bool mig = std::any_of(types.begin(), types.end(), [](const VgpuType* t) { return t->mig_backed; });
+      Finding f{"profile-mix", StrJoin(names, " + "), Verdict::kWarn, "", {internal::kSrcPlacement},
+                false};
+      const bool mig =
+          std::any_of(types.begin(), types.end(), [](const VgpuType* t) { return t->mig_backed; });
       const int branch = release_.branch ? release_.branch->branch : 0;
-      const bool board_dropped_before_17 = board->support.last_branch && *board->support.last_branch < 17;
+      const bool board_dropped_before_17 =
+          board->support.last_branch && *board->support.last_branch < 17;
       if (mig) {
         f.verdict = Verdict::kOk;
-        f.reason = "MIG-backed types of different sizes share a GPU as separate GPU instances, "
-                   "within the GPU's slice geometry";
+        f.reason =
+            "MIG-backed types of different sizes share a GPU as separate GPU instances, "
+            "within the GPU's slice geometry";
         f.sources = board->provenance.sources;
       } else if (same_size && same_series) {
         f.verdict = Verdict::kOk;
         f.reason = "same type size and series: they can share a GPU";
-      } else if (board->mixed_size == false || board_dropped_before_17 || (branch != 0 && branch < 17)) {
+      } else if (board->mixed_size == false || board_dropped_before_17 ||
+                 (branch != 0 && branch < 17)) {
         f.reason = StrCat(
             "these types cannot share one physical GPU: in equal-size mode every vGPU on a GPU has "
-            "the same size", same_size ? " and series" : "", "; ",
-            board->mixed_size == false
-                ? StrCat(board->name, " does not support mixed-size mode")
-                : board_dropped_before_17
-                      ? StrCat("mixed sizes need vGPU 17 or later, which no longer supports ",
-                                     board->name)
-                      : StrCat("mixed sizes need vGPU 17 or later, and this is ", branch, ".x"),
+            "the same size",
+            same_size ? " and series" : "", "; ",
+            board->mixed_size == false ? StrCat(board->name, " does not support mixed-size mode")
+            : board_dropped_before_17
+                ? StrCat("mixed sizes need vGPU 17 or later, which no longer supports ",
+                         board->name)
+                : StrCat("mixed sizes need vGPU 17 or later, and this is ", branch, ".x"),
             ". Dedicate separate GPUs to each size ('gpufleet plan' computes how many)");
       } else {
-        f.reason = "from vGPU 17 these types can share a GPU only in mixed-size mode, where some "
-                   "types have lower maximum counts; otherwise dedicate a GPU to each size";
+        f.reason =
+            "from vGPU 17 these types can share a GPU only in mixed-size mode, where some "
+            "types have lower maximum counts; otherwise dedicate a GPU to each size";
       }
       Add(std::move(f));
     }
@@ -463,18 +506,19 @@ class Checker {
   void CheckFeatureType() {
     if (!q_.feature_type) return;
     const int v = *q_.feature_type;
-    Finding f{"feature-type", StrCat("FeatureType=", v), Verdict::kOk, "", {internal::kSrcGridd}, false};
+    Finding f{"feature-type", StrCat("FeatureType=", v), Verdict::kOk, "", {internal::kSrcGridd},
+              false};
     if (v == 0) {
       f.verdict = Verdict::kFail;
       f.reason = StrCat("0 leaves the guest unlicensed: ", catalog_.unlicensed().frame_rate_fps,
-                              " fps and CUDA disabled. Set FeatureType=1 for a vGPU guest");
+                        " fps and CUDA disabled. Set FeatureType=1 for a vGPU guest");
       f.sources.push_back(internal::kSrcUnlicensed);
     } else if (v == 1) {
       f.reason = "1 is right for a vGPU guest: the edition is taken from the vGPU type";
     } else if (v == 2 || v == 4) {
       f.verdict = Verdict::kWarn;
       f.reason = StrCat(v, " requests ", v == 2 ? "vWS" : "vCS",
-                              " for a physical GPU (pass-through); a vGPU guest uses FeatureType=1");
+                        " for a physical GPU (pass-through); a vGPU guest uses FeatureType=1");
     } else {
       f.verdict = Verdict::kFail;
       f.reason = StrCat(v, " is a reserved value; use 1 for a vGPU guest");
@@ -485,8 +529,12 @@ class Checker {
   void CheckSupport() {
     if (release_.branch == nullptr) return;
     const ReleaseBranch& b = *release_.branch;
-    Finding f{"support", StrCat(ReleaseText(), " on ", q_.today.ToString()), Verdict::kOk, "",
-              b.end_of_support_sources, false};
+    Finding f{"support",
+              StrCat(ReleaseText(), " on ", q_.today.ToString()),
+              Verdict::kOk,
+              "",
+              b.end_of_support_sources,
+              false};
     const BranchSupport support = SupportOf(catalog_, b, q_.today);
     f.sources = support.sources;
     f.inferred = support.inferred;
@@ -520,8 +568,10 @@ class Checker {
       }
       if (newest != nullptr && newest != release_.row) {
         StrAppend(&f.reason, ". The newest ", b.branch, ".x release in the catalog is ",
-                        newest->version->ToString(),
-                        newest->vgpu_manager_kvm ? StrCat(" (manager ", newest->vgpu_manager_kvm->ToString(), ")") : "");
+                  newest->version->ToString(),
+                  newest->vgpu_manager_kvm
+                      ? StrCat(" (manager ", newest->vgpu_manager_kvm->ToString(), ")")
+                      : "");
       }
     }
     Add(std::move(f));
@@ -540,12 +590,13 @@ class Checker {
 }  // namespace
 
 BranchSupport SupportOf(const Catalog& catalog, const ReleaseBranch& branch,
-                       const CivilDate& today) {
+                        const CivilDate& today) {
   BranchSupport out;
   if (branch.end_of_support) {
     out.end = branch.end_of_support;
     out.sources = branch.end_of_support_sources;
-    out.state = today.After(*out.end) ? BranchSupport::State::kEnded : BranchSupport::State::kSupported;
+    out.state =
+        today.After(*out.end) ? BranchSupport::State::kEnded : BranchSupport::State::kSupported;
     return out;
   }
   for (const ReleaseBranch& n : catalog.releases()) {

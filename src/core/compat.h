@@ -39,15 +39,15 @@ enum class GuestOs { kLinux, kWindows };
 // Any subset may be given; a rule whose inputs are partly given reports kUnknown and names what is
 // missing; a rule with none of its inputs is skipped.
 struct CompatQuery {
-  std::optional<std::string> board;              // any board spelling
-  std::optional<DriverVersion> host_driver;      // vGPU manager
+  std::optional<std::string> board;          // any board spelling
+  std::optional<DriverVersion> host_driver;  // vGPU manager
   std::optional<DriverVersion> guest_driver;
-  std::optional<GuestOs> guest_os;               // default: inferred from the guest driver
+  std::optional<GuestOs> guest_os;  // default: inferred from the guest driver
   std::optional<CudaVersion> cuda;
-  std::vector<std::string> profiles;             // any type spellings
+  std::vector<std::string> profiles;  // any type spellings
   std::optional<ReleaseVersion> release;
-  std::optional<std::string> license;            // edition id: vWS, vCS, vPC, vApps
-  std::optional<int> feature_type;               // gridd.conf FeatureType
+  std::optional<std::string> license;  // edition id: vWS, vCS, vPC, vApps
+  std::optional<int> feature_type;     // gridd.conf FeatureType
   CivilDate today;
 };
 

@@ -11,10 +11,14 @@ namespace {
 
 std::string AllowanceText(HostGuestAllowance a) {
   switch (a) {
-    case HostGuestAllowance::kSameRelease: return "the same release";
-    case HostGuestAllowance::kSameBranch: return "any release of the same branch";
-    case HostGuestAllowance::kPreviousBranch: return "a guest from the previous branch";
-    case HostGuestAllowance::kPreviousLtsBranch: return "a guest from the previous LTS branch";
+    case HostGuestAllowance::kSameRelease:
+      return "the same release";
+    case HostGuestAllowance::kSameBranch:
+      return "any release of the same branch";
+    case HostGuestAllowance::kPreviousBranch:
+      return "a guest from the previous branch";
+    case HostGuestAllowance::kPreviousLtsBranch:
+      return "a guest from the previous LTS branch";
   }
   return "?";
 }
@@ -47,16 +51,15 @@ int PreviousLtsBranch(const Catalog& catalog, int branch) {
 }  // namespace
 
 std::vector<std::string> RuleSourceIds() {
-  return {kSrcLifecycle,  kSrcCudaMvc,   kSrcCudaToolkits,   kSrcCudaVgpu,      kSrcLicensing,
-          kSrcGridd,      kSrcUnlicensed, kSrcPlacement,    kSrcRhelMigration,
-          kSrcVmotion,    kSrcAieMigration};
+  return {kSrcLifecycle,     kSrcCudaMvc, kSrcCudaToolkits, kSrcCudaVgpu,
+          kSrcLicensing,     kSrcGridd,   kSrcUnlicensed,   kSrcPlacement,
+          kSrcRhelMigration, kSrcVmotion, kSrcAieMigration};
 }
 
 std::string ResolvedDriver::Describe() const {
   std::string out = version.ToString();
   if (match.row != nullptr && match.row->version) {
-    StrAppend(&out, " (", match.row->version->ToString(), ", ", match.branch->driver_branch,
-                    ")");
+    StrAppend(&out, " (", match.row->version->ToString(), ", ", match.branch->driver_branch, ")");
   } else if (match.branch != nullptr) {
     StrAppend(&out, " (", match.branch->branch, ".x, ", match.branch->driver_branch, ")");
   }
@@ -71,8 +74,8 @@ Finding JudgeHostGuest(const Catalog& catalog, const ResolvedDriver& host,
   if (host.match.branch == nullptr || guest.match.branch == nullptr) {
     f.verdict = Verdict::kUnknown;
     f.reason = StrCat(host.match.branch == nullptr ? "the vGPU manager " : "the guest driver ",
-                            "version is not in the catalog's release tables, so its branch is "
-                            "unknown; check the versions or pass --catalog with a newer catalog");
+                      "version is not in the catalog's release tables, so its branch is "
+                      "unknown; check the versions or pass --catalog with a newer catalog");
     return f;
   }
   const int h = host.match.branch->branch;
@@ -82,7 +85,7 @@ Finding JudgeHostGuest(const Catalog& catalog, const ResolvedDriver& host,
   if (pb == nullptr) {
     f.verdict = Verdict::kUnknown;
     f.reason = StrCat("no host/guest policy is documented for branch ", h,
-                            ".x or any older branch in the catalog");
+                      ".x or any older branch in the catalog");
     return f;
   }
   const std::vector<HostGuestAllowance>& policy = *pb->host_guest_policy;
@@ -95,14 +98,14 @@ Finding JudgeHostGuest(const Catalog& catalog, const ResolvedDriver& host,
                : StrCat("the ", h, ".x policy"),
       " allows ", StrJoin(allowed, ", "));
 
-  const bool same_row = host.match.row != nullptr && guest.match.row != nullptr &&
-                        host.match.row == guest.match.row;
+  const bool same_row =
+      host.match.row != nullptr && guest.match.row != nullptr && host.match.row == guest.match.row;
   if (g > h) {
     f.verdict = Verdict::kFail;
-    f.reason = StrCat("the guest driver's branch ", g, ".x is newer than the vGPU manager's ",
-                            h, ".x; a guest driver newer than the manager does not load (the vGPU "
-                            "fails to initialise at boot). Upgrade the host or install a ", h,
-                            ".x guest driver");
+    f.reason = StrCat("the guest driver's branch ", g, ".x is newer than the vGPU manager's ", h,
+                      ".x; a guest driver newer than the manager does not load (the vGPU "
+                      "fails to initialise at boot). Upgrade the host or install a ",
+                      h, ".x guest driver");
   } else if (g == h && (same_row || Allows(policy, HostGuestAllowance::kSameBranch))) {
     f.verdict = Verdict::kOk;
     f.reason = same_row ? "manager and guest driver come from the same release"
@@ -115,21 +118,21 @@ Finding JudgeHostGuest(const Catalog& catalog, const ResolvedDriver& host,
   } else if (g == h) {
     f.verdict = Verdict::kWarn;
     f.reason = StrCat("different releases of branch ", h, ".x: ", policy_text,
-                            "; mixing releases within the branch is not listed, so use the guest "
-                            "driver of the manager's own release");
+                      "; mixing releases within the branch is not listed, so use the guest "
+                      "driver of the manager's own release");
   } else if (g == h - 1 && Allows(policy, HostGuestAllowance::kPreviousBranch)) {
     f.verdict = Verdict::kOk;
     f.reason = StrCat("a ", h, ".x manager runs guests of the previous branch ", g, ".x (",
-                            policy_text, "); the guest only gets ", g, ".x features");
+                      policy_text, "); the guest only gets ", g, ".x features");
   } else if (g == PreviousLtsBranch(catalog, h) && host.match.branch->lts.value_or(false) &&
              Allows(policy, HostGuestAllowance::kPreviousLtsBranch)) {
     f.verdict = Verdict::kOk;
-    f.reason = StrCat("a ", h, ".x LTS manager runs guests of the previous LTS branch ", g,
-                            ".x (", policy_text, ")");
+    f.reason = StrCat("a ", h, ".x LTS manager runs guests of the previous LTS branch ", g, ".x (",
+                      policy_text, ")");
   } else {
     f.verdict = Verdict::kFail;
-    f.reason = StrCat("a ", g, ".x guest driver is not supported by a ", h, ".x manager: ",
-                            policy_text, ". Install a guest driver from ", h, ".x");
+    f.reason = StrCat("a ", g, ".x guest driver is not supported by a ", h,
+                      ".x manager: ", policy_text, ". Install a guest driver from ", h, ".x");
   }
   return f;
 }

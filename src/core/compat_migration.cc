@@ -42,13 +42,14 @@ absl::StatusOr<CompatReport> CheckMigration(const Catalog& catalog, const Migrat
       if (sb != db) {
         f.verdict = Verdict::kFail;
         f.reason = StrCat("the boards differ (", sb->name, " -> ", db->name,
-                                "); vGPU VMs migrate only between GPUs of the same board (NVIDIA "
-                                "excludes e.g. H100 <-> H200 and 80 GB PCIe <-> 94 GB NVL)");
+                          "); vGPU VMs migrate only between GPUs of the same board (NVIDIA "
+                          "excludes e.g. H100 <-> H200 and 80 GB PCIe <-> 94 GB NVL)");
       } else if (src != dst) {
         f.verdict = Verdict::kFail;
         f.inferred = true;
-        f.reason = "the destination must offer the same vGPU type as the source; re-carving "
-                   "during a migration is not possible";
+        f.reason =
+            "the destination must offer the same vGPU type as the source; re-carving "
+            "during a migration is not possible";
       } else {
         f.verdict = Verdict::kOk;
         f.inferred = true;
@@ -59,8 +60,10 @@ absl::StatusOr<CompatReport> CheckMigration(const Catalog& catalog, const Migrat
   }
 
   std::optional<ResolvedDriver> sh, dh, guest;
-  if (q.src_host_driver) sh = ResolvedDriver{*q.src_host_driver, catalog.FindByHostDriver(*q.src_host_driver), false};
-  if (q.dst_host_driver) dh = ResolvedDriver{*q.dst_host_driver, catalog.FindByHostDriver(*q.dst_host_driver), false};
+  if (q.src_host_driver)
+    sh = ResolvedDriver{*q.src_host_driver, catalog.FindByHostDriver(*q.src_host_driver), false};
+  if (q.dst_host_driver)
+    dh = ResolvedDriver{*q.dst_host_driver, catalog.FindByHostDriver(*q.dst_host_driver), false};
   if (q.guest_driver) {
     bool windows = false;
     DriverMatch m = catalog.FindByGuestDriver(*q.guest_driver, &windows);
@@ -114,7 +117,8 @@ absl::StatusOr<CompatReport> CheckMigration(const Catalog& catalog, const Migrat
     add(std::move(f));
   }
   if (!kvm) {
-    Finding f{"migration-hotmigrate", "vgpu.hotmigrate.enabled", Verdict::kUnknown, "",
+    Finding f{"migration-hotmigrate",  "vgpu.hotmigrate.enabled",
+              Verdict::kUnknown,       "",
               {internal::kSrcVmotion}, false};
     if (!q.hotmigrate) {
       f.reason = "not checked: needs --hotmigrate true|false (vCenter advanced setting)";
@@ -123,8 +127,9 @@ absl::StatusOr<CompatReport> CheckMigration(const Catalog& catalog, const Migrat
       f.reason = "vMotion of vGPU VMs is enabled in vCenter";
     } else {
       f.verdict = Verdict::kFail;
-      f.reason = "vCenter refuses vMotion of vGPU VMs until the advanced setting "
-                 "vgpu.hotmigrate.enabled is true";
+      f.reason =
+          "vCenter refuses vMotion of vGPU VMs until the advanced setting "
+          "vgpu.hotmigrate.enabled is true";
     }
     add(std::move(f));
   }

@@ -77,7 +77,8 @@ TEST(CompatTest, SeedSetupIsCompatibleWithWarnings) {
 TEST(CompatTest, SameOutputForSameInput) {
   CompatReport a = Check(Seed()), b = Check(Seed());
   ASSERT_EQ(a.findings.size(), b.findings.size());
-  for (std::size_t i = 0; i < a.findings.size(); ++i) EXPECT_EQ(a.findings[i].reason, b.findings[i].reason);
+  for (std::size_t i = 0; i < a.findings.size(); ++i)
+    EXPECT_EQ(a.findings[i].reason, b.findings[i].reason);
 }
 
 TEST(CompatTest, HostGuestRules) {
@@ -91,7 +92,7 @@ TEST(CompatTest, HostGuestRules) {
   EXPECT_EQ(newer.verdict, Verdict::kFail);
   EXPECT_THAT(newer.reason, HasSubstr("newer than the vGPU manager"));
 
-  q.host_driver = *DriverVersion::Parse("580.65.05");   // 19.0 manager
+  q.host_driver = *DriverVersion::Parse("580.65.05");    // 19.0 manager
   q.guest_driver = *DriverVersion::Parse("570.124.06");  // 18.0 guest: previous branch
   EXPECT_EQ(One(Check(q), "host-guest").verdict, Verdict::kOk);
 
@@ -155,7 +156,7 @@ TEST(CompatTest, GuestCudaRules) {
 TEST(CompatTest, WindowsGuestUsesWindowsMinimum) {
   CompatQuery q = Today();
   q.guest_driver = *DriverVersion::Parse("528.89");  // 15.2 Windows guest
-  q.cuda = *CudaVersion::Parse("12.0");               // Windows minimum 527.41
+  q.cuda = *CudaVersion::Parse("12.0");              // Windows minimum 527.41
   Finding f = One(Check(q), "guest-cuda");
   EXPECT_EQ(f.verdict, Verdict::kOk);
   EXPECT_THAT(f.reason, HasSubstr("Windows driver >= 527.41"));
@@ -191,7 +192,8 @@ TEST(CompatTest, BoardReleaseSupport) {
 TEST(CompatTest, EachProfileIsDescribed) {
   CompatQuery q = Today();
   q.board = "P40";
-  q.profiles = {"num_heads=4, frl_config=60, framebuffer=8192M, max_resolution=7680x4320, max_instance=3"};
+  q.profiles = {
+      "num_heads=4, frl_config=60, framebuffer=8192M, max_resolution=7680x4320, max_instance=3"};
   Finding f = One(Check(q), "profile");
   EXPECT_EQ(f.subject, "P40-8Q");
   EXPECT_THAT(f.reason, HasSubstr("8 GB, up to 3 per GPU"));
@@ -242,8 +244,11 @@ TEST(CompatTest, ProfileMixes) {
 
 TEST(CompatTest, FeatureTypeRules) {
   CompatQuery q = Today();
-  for (auto [value, verdict] : {std::pair{0, Verdict::kFail}, {1, Verdict::kOk}, {2, Verdict::kWarn},
-                                {4, Verdict::kWarn}, {7, Verdict::kFail}}) {
+  for (auto [value, verdict] : {std::pair{0, Verdict::kFail},
+                                {1, Verdict::kOk},
+                                {2, Verdict::kWarn},
+                                {4, Verdict::kWarn},
+                                {7, Verdict::kFail}}) {
     q.feature_type = value;
     EXPECT_EQ(One(Check(q), "feature-type").verdict, verdict) << value;
   }

@@ -76,7 +76,7 @@ absl::StatusOr<TypeName> ParseTypeName(std::string_view spelling) {
   while (i < tail.size() && IsDigit(tail[i])) ++i;
   if (i == 0 || i > 4) {
     return TypeError(spelling, StrCat("the part after the last '-', ", QuoteForMessage(tail),
-                                            ", does not start with a size in GB"));
+                                      ", does not start with a size in GB"));
   }
   if (i == tail.size()) {
     return TypeError(spelling, StrCat("size ", tail, " has no series letter"));
@@ -86,13 +86,13 @@ absl::StatusOr<TypeName> ParseTypeName(std::string_view spelling) {
   std::optional<Series> series = SeriesFromLetter(tail[i]);
   if (!series) {
     return TypeError(spelling, StrCat("series ", QuoteForMessage(tail.substr(i, 1)),
-                                            " is not one of Q, C, B, A"));
+                                      " is not one of Q, C, B, A"));
   }
   out.series = *series;
   std::string_view variant = tail.substr(i + 1);
   if (!IsKnownVariant(variant)) {
     return TypeError(spelling, StrCat("unknown variant suffix ", QuoteForMessage(variant),
-                                            " (known: B4, ME, NOME, MEALL, GFX)"));
+                                      " (known: B4, ME, NOME, MEALL, GFX)"));
   }
   out.variant = AsciiUpper(variant);
 
@@ -102,8 +102,7 @@ absl::StatusOr<TypeName> ParseTypeName(std::string_view spelling) {
     if (AllDigits(maybe_slices)) {
       std::optional<int> slices = ParseNonNegativeInt(maybe_slices);
       if (!slices || *slices < 1 || *slices > 8) {
-        return TypeError(spelling, StrCat("MIG slice count ", maybe_slices,
-                                                " is outside 1..8"));
+        return TypeError(spelling, StrCat("MIG slice count ", maybe_slices, " is outside 1..8"));
       }
       out.gpu_instance_slices = *slices;
       head = head.substr(0, dash);
@@ -112,12 +111,12 @@ absl::StatusOr<TypeName> ParseTypeName(std::string_view spelling) {
   if (head.empty()) return TypeError(spelling, "missing board prefix before the size");
   if (!IsAlpha(head.front()) || head.back() == '-') {
     return TypeError(spelling, StrCat("board prefix ", QuoteForMessage(head),
-                                            " must start with a letter, like P40 or A100D"));
+                                      " must start with a letter, like P40 or A100D"));
   }
   for (char c : head) {
     if (!IsAlpha(c) && !IsDigit(c) && c != '-') {
       return TypeError(spelling, StrCat("board prefix ", QuoteForMessage(head),
-                                              " may contain only letters, digits and '-'"));
+                                        " may contain only letters, digits and '-'"));
     }
   }
   out.board_prefix = std::string(head);
@@ -132,8 +131,9 @@ bool LooksLikeMdevTypeId(std::string_view text) {
 absl::StatusOr<int> ParseMdevTypeId(std::string_view text) {
   std::string_view s = StripAsciiWhitespace(text);
   if (!StartsWithIgnoreCase(s, "nvidia-") || s.size() > 7 + 6 || !AllDigits(s.substr(7))) {
-    return absl::InvalidArgumentError(StrCat(
-        "mdev type id ", QuoteForMessage(text), ": expected 'nvidia-' followed by a number, like nvidia-63"));
+    return absl::InvalidArgumentError(
+        StrCat("mdev type id ", QuoteForMessage(text),
+               ": expected 'nvidia-' followed by a number, like nvidia-63"));
   }
   return *ParseNonNegativeInt(s.substr(7));
 }
@@ -186,8 +186,8 @@ absl::StatusOr<MdevDescription> ParseMdevDescription(std::string_view text) {
       have_max = true;
     } else if (key == "framebuffer") {
       if (value.size() < 2 || (value.back() != 'M' && value.back() != 'm')) {
-        return fail(StrCat("framebuffer=", QuoteForMessage(value),
-                                 " is not a size in MiB like 8192M"));
+        return fail(
+            StrCat("framebuffer=", QuoteForMessage(value), " is not a size in MiB like 8192M"));
       }
       auto v = number(key, value.substr(0, value.size() - 1));
       if (!v.ok()) return v.status();
@@ -198,7 +198,7 @@ absl::StatusOr<MdevDescription> ParseMdevDescription(std::string_view text) {
       if (x == std::string_view::npos || !AllDigits(value.substr(0, x)) ||
           !AllDigits(value.substr(x + 1)) || value.size() > 11) {
         return fail(StrCat("max_resolution=", QuoteForMessage(value),
-                                 " is not WIDTHxHEIGHT like 7680x4320"));
+                           " is not WIDTHxHEIGHT like 7680x4320"));
       }
       d.max_resolution = std::string(value);
     } else {

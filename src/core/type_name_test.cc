@@ -91,24 +91,29 @@ TEST(MdevTest, ParsesDescriptions) {
   EXPECT_EQ(d->framebuffer_mib, 8192);
   EXPECT_EQ(d->max_resolution, "7680x4320");
   EXPECT_EQ(d->max_instance, 3);
-  EXPECT_EQ(d->ToString(),
-            "num_heads=4, frl_config=60, framebuffer=8192M, max_resolution=7680x4320, max_instance=3");
+  EXPECT_EQ(
+      d->ToString(),
+      "num_heads=4, frl_config=60, framebuffer=8192M, max_resolution=7680x4320, max_instance=3");
   auto extra = ParseMdevDescription("framebuffer=1024M, max_instance=24, new_key=x");
   ASSERT_TRUE(extra.ok());
   EXPECT_EQ(extra->extra.size(), 1u);
 }
 
 TEST(MdevTest, RejectsBadDescriptionsNamingTheKey) {
-  EXPECT_THAT(ParseMdevDescription("num_heads=4").status().message(), HasSubstr("missing framebuffer"));
+  EXPECT_THAT(ParseMdevDescription("num_heads=4").status().message(),
+              HasSubstr("missing framebuffer"));
   EXPECT_THAT(ParseMdevDescription("framebuffer=8192, max_instance=3").status().message(),
               HasSubstr("framebuffer='8192' is not a size in MiB"));
   EXPECT_THAT(ParseMdevDescription("framebuffer=8192M, max_instance=three").status().message(),
               HasSubstr("max_instance='three' is not a number"));
-  EXPECT_THAT(ParseMdevDescription("framebuffer=1M, framebuffer=2M, max_instance=1").status().message(),
-              HasSubstr("appears twice"));
-  EXPECT_THAT(ParseMdevDescription("framebuffer=1M, max_instance=1, max_resolution=big").status().message(),
-              HasSubstr("WIDTHxHEIGHT"));
-  EXPECT_THAT(ParseMdevDescription("framebuffer=1M, junk").status().message(), HasSubstr("not key=value"));
+  EXPECT_THAT(
+      ParseMdevDescription("framebuffer=1M, framebuffer=2M, max_instance=1").status().message(),
+      HasSubstr("appears twice"));
+  EXPECT_THAT(
+      ParseMdevDescription("framebuffer=1M, max_instance=1, max_resolution=big").status().message(),
+      HasSubstr("WIDTHxHEIGHT"));
+  EXPECT_THAT(ParseMdevDescription("framebuffer=1M, junk").status().message(),
+              HasSubstr("not key=value"));
 }
 
 // Every type in the catalog round-trips through each spelling operators meet.
@@ -130,8 +135,8 @@ TEST(TypeNameTest, EveryCatalogTypeRoundTripsThroughEverySpelling) {
       }
       // A description built from the row resolves back to it when the board is named.
       if (type.display_heads && type.frame_rate_limit_fps && type.max_resolution) {
-        MdevDescription d{type.display_heads, type.frame_rate_limit_fps, type.framebuffer_mib,
-                          type.max_resolution, type.max_instances, {}};
+        MdevDescription d{type.display_heads,  type.frame_rate_limit_fps, type.framebuffer_mib,
+                          type.max_resolution, type.max_instances,        {}};
         auto parsed = ParseMdevDescription(d.ToString());
         ASSERT_TRUE(parsed.ok()) << parsed.status();
         EXPECT_EQ(*parsed, d);

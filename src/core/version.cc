@@ -102,8 +102,7 @@ absl::StatusOr<CudaVersion> CudaVersion::Parse(std::string_view text) {
 }
 
 std::string CudaVersion::ToString() const {
-  return update_ == 0 ? StrCat(major_, ".", minor_)
-                      : StrCat(major_, ".", minor_, ".", update_);
+  return update_ == 0 ? StrCat(major_, ".", minor_) : StrCat(major_, ".", minor_, ".", update_);
 }
 
 absl::StatusOr<YearMonth> YearMonth::Parse(std::string_view text) {
@@ -147,8 +146,6 @@ std::string CivilDate::ToString() const {
   return buf;
 }
 
-bool CivilDate::After(const YearMonth& ym) const {
-  return YearMonth{year, month} > ym;
-}
+bool CivilDate::After(const YearMonth& ym) const { return YearMonth{year, month} > ym; }
 
 }  // namespace gpufleet::core

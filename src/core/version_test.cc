@@ -21,8 +21,8 @@ TEST(DriverVersionTest, ComparesNumericallyNotLexically) {
 }
 
 TEST(DriverVersionTest, RejectsMalformed) {
-  for (std::string_view bad : {"", "r525", "525.", ".525", "525..1", "525.105.17.1.2", "-1",
-                               "525.1234567", "525.10a"}) {
+  for (std::string_view bad :
+       {"", "r525", "525.", ".525", "525..1", "525.105.17.1.2", "-1", "525.1234567", "525.10a"}) {
     auto v = DriverVersion::Parse(bad);
     EXPECT_FALSE(v.ok()) << bad;
     EXPECT_THAT(v.status().message(), HasSubstr("like 525.105.17")) << bad;

@@ -1,3 +1,5 @@
+#include "os/file_system.h"
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -6,7 +8,6 @@
 
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "os/file_system.h"
 
 namespace gpufleet::os {
 namespace {

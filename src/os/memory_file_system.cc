@@ -1,5 +1,5 @@
-#include "common/strings.h"
 #include "absl/status/status.h"
+#include "common/strings.h"
 #include "os/file_system.h"
 
 namespace gpufleet::os {

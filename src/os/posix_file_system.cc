@@ -7,8 +7,8 @@
 #include <fstream>
 #include <system_error>
 
-#include "common/strings.h"
 #include "absl/status/status.h"
+#include "common/strings.h"
 #include "os/file_system.h"
 
 namespace gpufleet::os {
