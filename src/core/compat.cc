@@ -99,13 +99,9 @@ class Checker {
                                                  " is not one of ", StrJoin(ids, ", ")));
       }
     }
-    if (q_.host_driver)
-      host_ = ResolvedDriver{*q_.host_driver, catalog_.FindByHostDriver(*q_.host_driver), false};
+    if (q_.host_driver) host_ = internal::ResolveHostDriver(catalog_, *q_.host_driver);
     if (q_.guest_driver) {
-      bool windows = false;
-      DriverMatch m = catalog_.FindByGuestDriver(*q_.guest_driver, &windows);
-      guest_ = ResolvedDriver{*q_.guest_driver, m, windows};
-      if (q_.guest_os) guest_->windows = *q_.guest_os == GuestOs::kWindows;
+      guest_ = internal::ResolveGuestDriver(catalog_, *q_.guest_driver, q_.guest_os);
     }
     // The release that the setup runs: the one asked about, else the manager's, else the guest's.
     if (q_.release) {

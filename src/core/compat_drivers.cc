@@ -56,6 +56,18 @@ std::vector<std::string> RuleSourceIds() {
           kSrcRhelMigration, kSrcVmotion, kSrcAieMigration};
 }
 
+ResolvedDriver ResolveHostDriver(const Catalog& catalog, const DriverVersion& v) {
+  return ResolvedDriver{v, catalog.FindByHostDriver(v), false};
+}
+
+ResolvedDriver ResolveGuestDriver(const Catalog& catalog, const DriverVersion& v,
+                                  std::optional<GuestOs> os) {
+  bool windows = false;
+  DriverMatch m = catalog.FindByGuestDriver(v, &windows);
+  if (os) windows = *os == GuestOs::kWindows;
+  return ResolvedDriver{v, m, windows};
+}
+
 std::string ResolvedDriver::Describe() const {
   std::string out = version.ToString();
   if (match.row != nullptr && match.row->version) {

@@ -60,15 +60,9 @@ absl::StatusOr<CompatReport> CheckMigration(const Catalog& catalog, const Migrat
   }
 
   std::optional<ResolvedDriver> sh, dh, guest;
-  if (q.src_host_driver)
-    sh = ResolvedDriver{*q.src_host_driver, catalog.FindByHostDriver(*q.src_host_driver), false};
-  if (q.dst_host_driver)
-    dh = ResolvedDriver{*q.dst_host_driver, catalog.FindByHostDriver(*q.dst_host_driver), false};
-  if (q.guest_driver) {
-    bool windows = false;
-    DriverMatch m = catalog.FindByGuestDriver(*q.guest_driver, &windows);
-    guest = ResolvedDriver{*q.guest_driver, m, windows};
-  }
+  if (q.src_host_driver) sh = internal::ResolveHostDriver(catalog, *q.src_host_driver);
+  if (q.dst_host_driver) dh = internal::ResolveHostDriver(catalog, *q.dst_host_driver);
+  if (q.guest_driver) guest = internal::ResolveGuestDriver(catalog, *q.guest_driver);
   if (sh || dh) {
     Finding f{"migration-driver", "", Verdict::kUnknown, "", {}, false};
     if (!sh || !dh) {

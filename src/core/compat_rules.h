@@ -35,6 +35,11 @@ struct ResolvedDriver {
   [[nodiscard]] std::string Describe() const;  // "525.105.14 (15.2, R525)"
 };
 
+ResolvedDriver ResolveHostDriver(const Catalog& catalog, const DriverVersion& v);
+// The guest's OS is taken from the release table (a Windows build number) unless `os` says.
+ResolvedDriver ResolveGuestDriver(const Catalog& catalog, const DriverVersion& v,
+                                  std::optional<GuestOs> os = std::nullopt);
+
 // Judges a vGPU manager + guest driver pair by the manager branch's documented policy (or the
 // nearest older documented policy, marked inferred).
 Finding JudgeHostGuest(const Catalog& catalog, const ResolvedDriver& host,
