@@ -36,9 +36,11 @@ function(gpufleet_test name)
                         gpufleet_warnings gpufleet_sanitizers)
   target_compile_definitions(${name} PRIVATE
     GPUFLEET_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
   gtest_discover_tests(${name} DISCOVERY_TIMEOUT 60
-                       PROPERTIES LABELS "${ARG_LABELS}"
-                       ENVIRONMENT "GPUFLEET_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+                       PROPERTIES LABELS "${ARG_LABELS}")
 endfunction()
 
 # gpufleet_embed(TARGET_VAR NAMESPACE_FN OUTPUT FILES ...): turns data files into a generated .cc

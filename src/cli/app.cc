@@ -62,7 +62,7 @@ absl::StatusOr<core::Catalog> LoadCatalogFrom(const os::FileSystem& fs, const st
       if (!name.ends_with(".json")) continue;
       absl::StatusOr<std::string> text = fs.ReadFile(StrCat(path, "/", name), kMaxCatalogFileBytes);
       if (!text.ok()) return text.status();
-      docs.push_back({name, *std::move(text)});
+      docs.push_back({StrCat(path, "/", name), *std::move(text)});
     }
     if (docs.empty()) {
       return absl::InvalidArgumentError(StrCat("directory ", path, " holds no *.json files"));
@@ -262,8 +262,7 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
     if (catalog_path) {
       absl::StatusOr<core::Catalog> c = LoadCatalogFrom(*env.fs, *catalog_path);
       if (!c.ok()) {
-        return absl::Status(c.status().code(),
-                            StrCat("--catalog ", *catalog_path, ": ", ToStd(c.status().message())));
+        return absl::Status(c.status().code(), StrCat("--catalog: ", ToStd(c.status().message())));
       }
       loaded = *std::move(c);
       ctx.catalog = &*loaded;

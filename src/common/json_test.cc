@@ -44,7 +44,11 @@ TEST(JsonReaderTest, RangeAndMissing) {
   (void)r2.Int("m", 0, 100);
   (void)r2.String("name");
   (void)r2.Int("count", 0, 1);
-  EXPECT_THAT(r2.Finish().message(), HasSubstr("row.count: required field is missing"));
+  EXPECT_THAT(std::string(r2.Finish().message()), HasSubstr("row.name: required field is missing"));
+  JsonReader r3(j, "row");
+  (void)r3.Int("m", 0, 100);
+  (void)r3.Int("count", 0, 1);
+  EXPECT_THAT(std::string(r3.Finish().message()), HasSubstr("row.count: required field is missing"));
 }
 
 TEST(JsonReaderTest, NonObjectIsAnError) {

@@ -176,10 +176,10 @@ absl::StatusOr<const VgpuType*> Catalog::ResolveType(std::string_view spelling,
     if (!id.ok()) return id.status();
     found = FindTypeByMdevId(*id);
     if (found == nullptr) {
-      return absl::NotFoundError(
-          StrCat("mdev type nvidia-", *id,
-                 " is not in the catalog (it knows mdev ids for boards up to "
-                 "Ampere and the L40S; read the type's 'name' file in sysfs instead)"));
+      return absl::NotFoundError(StrCat(
+          "mdev type nvidia-", *id,
+          " is not in the catalog (mdev ids are known for most boards up to Ampere and for the "
+          "L40S, from driver 510.47.03; read the type's 'name' file in sysfs instead)"));
     }
   } else if (LooksLikeMdevDescription(spelling)) {
     return ResolveDescription(spelling, board);

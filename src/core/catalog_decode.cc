@@ -20,9 +20,10 @@ using nlohmann::json;
 
 // Collects the source ids each row cites so they can be checked once all documents are read.
 struct SourceRefs {
-  std::vector<std::pair<std::string, std::string>> refs;  // (path, id)
+  std::string document;  // the document being decoded, so errors can name it
+  std::vector<std::pair<std::string, std::string>> refs;  // ("doc: path", id)
   void Add(const std::string& path, const std::vector<std::string>& ids) {
-    for (const std::string& id : ids) refs.emplace_back(path, id);
+    for (const std::string& id : ids) refs.emplace_back(StrCat(document, ": ", path), id);
   }
 };
 
@@ -369,7 +370,7 @@ absl::Status CheckUnique(const std::string& what, const std::vector<std::string>
   std::set<std::string> seen;
   for (const std::string& n : names) {
     if (!seen.insert(AsciiLower(n)).second) {
-      return absl::InvalidArgumentError(StrCat("catalog: duplicate ", what, " ", n));
+      return absl::InvalidArgumentError(StrCat(what, " ", n, " appears twice"));
     }
   }
   return absl::OkStatus();
@@ -402,6 +403,7 @@ absl::Status DecodeCatalog(const std::vector<CatalogDocument>& documents, Catalo
         return absl::InvalidArgumentError(
             StrCat(doc.name, ": section '", section, "' is already defined in ", it->second));
       }
+      refs.document = doc.name;
       GPUFLEET_RETURN_IF_ERROR(DecodeSection(doc.name, section, j[section], refs, out));
     }
     if (absl::Status s = top.Finish(); !s.ok()) {
@@ -417,13 +419,14 @@ absl::Status DecodeCatalog(const std::vector<CatalogDocument>& documents, Catalo
   std::set<std::string, std::less<>> ids;
   for (const Source& s : out.sources) {
     if (!ids.insert(s.id).second) {
-      return absl::InvalidArgumentError(StrCat("catalog: duplicate source id ", s.id));
+      return absl::InvalidArgumentError(
+          StrCat(section_doc["sources"], ": source id ", s.id, " appears twice"));
     }
   }
   for (const auto& [path, id] : refs.refs) {
     if (!ids.contains(id)) {
-      return absl::InvalidArgumentError(
-          StrCat("catalog: ", path, ": unknown source id ", QuoteForMessage(id)));
+      return absl::InvalidArgumentError(StrCat(path, ": unknown source id ", QuoteForMessage(id),
+                                               " (ids are defined in the 'sources' section)"));
     }
   }
   std::vector<std::string> board_names, prefixes, type_names, editions;
@@ -433,10 +436,11 @@ absl::Status DecodeCatalog(const std::vector<CatalogDocument>& documents, Catalo
     for (const VgpuType& t : b.types) type_names.push_back(t.name);
   }
   for (const Edition& e : out.editions) editions.push_back(e.id);
-  GPUFLEET_RETURN_IF_ERROR(CheckUnique("board", board_names));
-  GPUFLEET_RETURN_IF_ERROR(CheckUnique("board prefix", prefixes));
-  GPUFLEET_RETURN_IF_ERROR(CheckUnique("vGPU type", type_names));
-  GPUFLEET_RETURN_IF_ERROR(CheckUnique("edition", editions));
+  const std::string& boards_doc = section_doc["boards"];
+  GPUFLEET_RETURN_IF_ERROR(CheckUnique(StrCat(boards_doc, ": board"), board_names));
+  GPUFLEET_RETURN_IF_ERROR(CheckUnique(StrCat(boards_doc, ": board prefix"), prefixes));
+  GPUFLEET_RETURN_IF_ERROR(CheckUnique(StrCat(boards_doc, ": vGPU type"), type_names));
+  GPUFLEET_RETURN_IF_ERROR(CheckUnique(StrCat(section_doc["editions"], ": edition"), editions));
   return absl::OkStatus();
 }
 

@@ -100,7 +100,8 @@ TEST(CatalogTest, ErrorsNameDocumentPathAndReason) {
       {R"("name":"P40-8Q")", R"("name":"A40-8Q")", "prefix A40 differs from the board's P40"},
       {R"("cuda":true,"notes")", R"("cuda":true,"colour":1,"notes")",
        "types[0].colour: unknown field"},
-      {R"("source":["S"]}]})", R"("source":["T"]}]})", "unknown source id 'T'"},
+      {R"("source":["S"]}]})", R"("source":["T"]}]})",
+       "b.json: boards[0].types[0].source: unknown source id 'T'"},
       {R"("source":["S"]}]})", R"("source":[]}]})", "every row needs at least one source id"},
       {R"("mdev_id":51)", R"("mdev_id":-1)", "mdev_id: expected an integer in 0..1000000"},
   };
@@ -153,7 +154,8 @@ TEST(CatalogTest, DuplicateTypeNamesAndMdevIdsAreRejected) {
   std::string type = board.substr(start, end - start + 1);
   auto docs = MiniCatalog();
   docs[1].text = Replace(docs[1].text, type, StrCat(type, ",", type));
-  EXPECT_THAT(Catalog::Load(docs).status().message(), HasSubstr("duplicate vGPU type P40-8Q"));
+  EXPECT_THAT(Catalog::Load(docs).status().message(),
+              HasSubstr("b.json: vGPU type P40-8Q appears twice"));
 }
 
 }  // namespace

@@ -489,7 +489,7 @@ class Checker {
                 ? StrCat("mixed sizes need vGPU 17 or later, which no longer supports ",
                          board->name)
                 : StrCat("mixed sizes need vGPU 17 or later, and this is ", branch, ".x"),
-            ". Dedicate separate GPUs to each size ('gpufleet plan' computes how many)");
+            ". Dedicate separate GPUs to each size");
       } else {
         f.reason =
             "from vGPU 17 these types can share a GPU only in mixed-size mode, where some "
