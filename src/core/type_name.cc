@@ -149,7 +149,11 @@ absl::StatusOr<MdevDescription> ParseMdevDescription(std::string_view text) {
         " (expected 'num_heads=4, frl_config=60, framebuffer=8192M, max_resolution=7680x4320, "
         "max_instance=3')"));
   };
-  if (text.size() > kMaxTypeSpellingLength) return fail("too long");
+  // Bounds on items, keys and values keep ToString() of anything accepted within the input bound,
+  // so a parsed description always parses again.
+  constexpr std::size_t kMaxItems = 16, kMaxKey = 32, kMaxValue = 64, kMaxLength = 2048;
+  static_assert(kMaxItems * (kMaxKey + 1 + kMaxValue + 2) < kMaxLength);
+  if (text.size() > kMaxLength) return fail("too long");
   MdevDescription d;
   bool have_fb = false, have_max = false;
   std::vector<std::string> seen;
@@ -167,6 +171,10 @@ absl::StatusOr<MdevDescription> ParseMdevDescription(std::string_view text) {
     }
     std::string key = AsciiLower(StripAsciiWhitespace(item.substr(0, eq)));
     std::string_view value = StripAsciiWhitespace(item.substr(eq + 1));
+    if (key.size() > kMaxKey || value.size() > kMaxValue) {
+      return fail(StrCat("item ", QuoteForMessage(item, 40), " is too long"));
+    }
+    if (seen.size() == kMaxItems) return fail(StrCat("more than ", kMaxItems, " items"));
     for (const std::string& k : seen) {
       if (k == key) return fail(StrCat("key ", key, " appears twice"));
     }
