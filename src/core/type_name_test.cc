@@ -114,6 +114,15 @@ TEST(MdevTest, RejectsBadDescriptionsNamingTheKey) {
       HasSubstr("WIDTHxHEIGHT"));
   EXPECT_THAT(ParseMdevDescription("framebuffer=1M, junk").status().message(),
               HasSubstr("not key=value"));
+  std::string many = "framebuffer=1M, max_instance=1";
+  for (int i = 0; i < 20; ++i) many += StrCat(", k", i, "=v");
+  EXPECT_THAT(std::string(ParseMdevDescription(many).status().message()),
+              HasSubstr("more than 16 items"));
+  EXPECT_THAT(
+      std::string(ParseMdevDescription("framebuffer=1M, max_instance=1, x=" + std::string(65, 'v'))
+                      .status()
+                      .message()),
+      HasSubstr("is too long"));
 }
 
 // Every type in the catalog round-trips through each spelling operators meet.
