@@ -1,0 +1,270 @@
+#include <algorithm>
+#include <set>
+
+#include "common/strings.h"
+#include "planner/capacity.h"
+#include "planner/placer.h"
+
+namespace gpufleet::planner {
+namespace {
+
+int CeilDiv(int a, int b) { return (a + b - 1) / b; }
+
+const MixedSizeGeometry& Geometry(const Cluster& cluster, const core::Board& board) {
+  static const MixedSizeGeometry kDefault;
+  auto it = cluster.mixed_size.find(board.prefix);
+  return it == cluster.mixed_size.end() ? kDefault : it->second;
+}
+
+// Planning order: VMs that are hardest to place first (more vGPUs, bigger framebuffer), exact
+// types grouped so that each carving fills before the next GPU opens; ties by input order.
+std::vector<int> Order(const Cluster& cluster, std::vector<int> vms) {
+  auto key = [&](int i) {
+    const Vm& vm = cluster.vms[static_cast<std::size_t>(i)];
+    const int fb = vm.need.passthrough ? 1 << 30
+                   : vm.need.type      ? vm.need.type->framebuffer_mib
+                                       : vm.need.min_framebuffer_mib;
+    return std::make_tuple(-vm.vgpus, -fb, vm.need.type ? vm.need.type->name : std::string(), i);
+  };
+  std::stable_sort(vms.begin(), vms.end(), [&](int a, int b) { return key(a) < key(b); });
+  return vms;
+}
+
+}  // namespace
+
+PlanResult Plan(const Cluster& input, const std::vector<int>& demand, const PlanOptions& options) {
+  PlanResult result;
+  result.cluster = input;
+  Cluster& c = result.cluster;
+  std::vector<int> todo = demand;
+  if (options.from_scratch) {
+    // Every VM of the cluster is planned again on empty GPUs.
+    std::set<int> all(demand.begin(), demand.end());
+    for (const auto& [vm, loc] : Locate(c)) all.insert(vm);
+    for (Host& host : c.hosts) {
+      for (Gpu& gpu : host.gpus) {
+        gpu.instances.clear();
+        gpu.passthrough_vm = -1;
+        gpu.carved = nullptr;
+        if (gpu.mode != GpuMode::kMig && gpu.mode != GpuMode::kMixedSize) {
+          gpu.mode = GpuMode::kUnconfigured;
+        }
+      }
+    }
+    todo.assign(all.begin(), all.end());
+  }
+  internal::Placer placer(c, options.place);
+  for (int vm : Order(c, todo)) {
+    Decision d = placer.Decide(c, vm);
+    if (!d.assignment) {
+      result.rejected.push_back({vm, d.explanation});
+      continue;
+    }
+    placer.Commit(c, *d.assignment);
+    result.placed.push_back(*std::move(d.assignment));
+  }
+  std::sort(result.placed.begin(), result.placed.end(),
+            [](const Assignment& a, const Assignment& b) { return a.vm < b.vm; });
+  std::sort(result.rejected.begin(), result.rejected.end(),
+            [](const Rejection& a, const Rejection& b) { return a.vm < b.vm; });
+
+  std::vector<int> placed_vms;
+  for (const auto& [vm, loc] : Locate(c)) placed_vms.push_back(vm);
+  result.bounds = LowerBounds(c, placed_vms);
+  std::map<std::string, int> used_by_board;
+  for (std::size_t h = 0; h < c.hosts.size(); ++h) {
+    bool host_used = false;
+    for (std::size_t g = 0; g < c.hosts[h].gpus.size(); ++g) {
+      const Gpu& gpu = c.hosts[h].gpus[g];
+      const bool used = !gpu.instances.empty() || gpu.passthrough_vm >= 0;
+      if (!used) continue;
+      host_used = true;
+      ++result.gpus_used;
+      ++used_by_board[gpu.board->prefix];
+      if (gpu.mode == GpuMode::kEqualSize && gpu.carved != nullptr) {
+        const int free = FreeCount(gpu, *gpu.carved, Geometry(c, *gpu.board));
+        result.free_by_type[gpu.carved->name] += free;
+        const int stranded =
+            gpu.board->framebuffer_mib - gpu.carved->max_instances * gpu.carved->framebuffer_mib;
+        if (free > 0 || stranded > 0) {
+          result.stranded.push_back({static_cast<int>(h), static_cast<int>(g), free,
+                                     std::max(0, stranded) + free * gpu.carved->framebuffer_mib});
+        }
+      }
+    }
+    result.hosts_used += host_used;
+  }
+  for (BoardBound& b : result.bounds) b.gpus_used = used_by_board[b.board];
+  return result;
+}
+
+std::vector<BoardBound> LowerBounds(const Cluster& cluster, const std::vector<int>& vms) {
+  // Per board: instance counts per exact type, MIG slice totals, pass-through GPUs.
+  struct Tally {
+    std::map<const core::VgpuType*, int> types;
+    int mig_compute = 0, mig_memory = 0, passthrough = 0;
+    const core::Board* board = nullptr;
+  };
+  std::map<std::string, Tally> by_board;
+  const std::map<int, Location> where = Locate(cluster);
+  for (int vm_index : vms) {
+    const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
+    auto loc = where.find(vm_index);
+    if (loc == where.end()) continue;
+    const Host& host = cluster.hosts[static_cast<std::size_t>(loc->second.host)];
+    for (int g : loc->second.gpus) {
+      const Gpu& gpu = host.gpus[static_cast<std::size_t>(g)];
+      Tally& t = by_board[gpu.board->prefix];
+      t.board = gpu.board;
+      if (gpu.passthrough_vm == vm_index) {
+        ++t.passthrough;
+        continue;
+      }
+      for (const Instance& i : gpu.instances) {
+        if (i.vm != vm_index) continue;
+        if (i.type->mig_backed) {
+          t.mig_compute += i.type->mig_slices.value_or(0);
+          t.mig_memory += MigMemorySpan(*gpu.board, *i.type);
+        }
+        ++t.types[i.type];
+      }
+    }
+    (void)vm;
+  }
+  std::vector<BoardBound> out;
+  for (const auto& [prefix, t] : by_board) {
+    int equal = 0, mig_floor = 0;
+    for (const auto& [type, n] : t.types) {
+      if (type->mig_backed) {
+        mig_floor = std::max(mig_floor, CeilDiv(n, type->max_instances));
+      } else {
+        equal += CeilDiv(n, type->max_instances);
+      }
+    }
+    int mig = 0;
+    if (t.board->mig && (t.mig_compute > 0 || t.mig_memory > 0)) {
+      mig = std::max({mig_floor, CeilDiv(t.mig_compute, t.board->mig->compute_slices),
+                      CeilDiv(t.mig_memory, t.board->mig->memory_slices)});
+    }
+    out.push_back({prefix, equal + mig + t.passthrough, 0});
+  }
+  return out;
+}
+
+std::vector<std::string> Violations(const Cluster& cluster) {
+  std::vector<std::string> out;
+  std::map<int, std::set<std::string>> vm_hosts;
+  std::map<std::string, std::set<std::string>> group_hosts;
+  std::map<int, int> vm_gpus;
+  for (const Host& host : cluster.hosts) {
+    int cpus = 0, memory = 0;
+    std::set<int> on_host;
+    for (const Gpu& gpu : host.gpus) {
+      const std::string where = StrCat(host.name, "/", gpu.id);
+      std::set<int> on_gpu;
+      std::map<const core::VgpuType*, int> count;
+      int compute = 0;
+      for (const Instance& i : gpu.instances) {
+        if (!EqualsIgnoreCase(i.type->board_prefix, gpu.board->prefix)) {
+          out.push_back(StrCat(where, ": ", i.type->name, " on a ", gpu.board->prefix));
+        }
+        if (!on_gpu.insert(i.vm).second) {
+          out.push_back(StrCat(where, ": VM #", i.vm, " has two vGPUs on one GPU"));
+        }
+        ++count[i.type];
+        compute += i.type->mig_slices.value_or(0);
+        on_host.insert(i.vm);
+      }
+      for (const auto& [type, n] : count) {
+        if (n > type->max_instances) {
+          out.push_back(StrCat(where, ": ", n, " x ", type->name, " > max ", type->max_instances));
+        }
+      }
+      switch (gpu.mode) {
+        case GpuMode::kUnconfigured:
+          if (!gpu.instances.empty())
+            out.push_back(StrCat(where, ": instances on an unconfigured GPU"));
+          break;
+        case GpuMode::kEqualSize:
+          if (count.size() > 1 || (!count.empty() && count.begin()->first != gpu.carved)) {
+            out.push_back(StrCat(where, ": equal-size GPU holds a type other than its carving"));
+          }
+          break;
+        case GpuMode::kMig: {
+          if (!gpu.board->mig && !gpu.instances.empty()) {
+            out.push_back(StrCat(where, ": MIG mode on a board without MIG"));
+            break;
+          }
+          if (gpu.board->mig && compute > gpu.board->mig->compute_slices) {
+            out.push_back(StrCat(where, ": ", compute, " compute slices in use"));
+          }
+          std::vector<int> memory_use(8, 0);
+          for (const Instance& i : gpu.instances) {
+            const std::vector<int> starts = MigStarts(*gpu.board, *i.type);
+            if (!i.type->mig_backed ||
+                std::find(starts.begin(), starts.end(), i.placement) == starts.end()) {
+              out.push_back(
+                  StrCat(where, ": ", i.type->name, " at invalid MIG start ", i.placement));
+              continue;
+            }
+            for (int s = i.placement; s < i.placement + MigMemorySpan(*gpu.board, *i.type); ++s) {
+              if (++memory_use[static_cast<std::size_t>(s)] > 1) {
+                out.push_back(StrCat(where, ": MIG memory slice ", s, " used twice"));
+              }
+            }
+          }
+          break;
+        }
+        case GpuMode::kMixedSize: {
+          const MixedSizeGeometry& geo = Geometry(cluster, *gpu.board);
+          const int total = MixedSizeTotalSlots(*gpu.board, geo);
+          std::vector<int> use(static_cast<std::size_t>(std::max(total, 0)), 0);
+          for (const Instance& i : gpu.instances) {
+            const int size = MixedSizeSlots(*i.type, geo);
+            if (i.type->mig_backed || i.placement < 0 || i.placement % size != 0 ||
+                i.placement + size > total) {
+              out.push_back(
+                  StrCat(where, ": ", i.type->name, " at invalid placement ", i.placement));
+              continue;
+            }
+            for (int s = i.placement; s < i.placement + size; ++s) {
+              if (++use[static_cast<std::size_t>(s)] > 1) {
+                out.push_back(StrCat(where, ": slot ", s, " used twice"));
+              }
+            }
+          }
+          break;
+        }
+        case GpuMode::kPassthrough:
+          if (!gpu.instances.empty()) out.push_back(StrCat(where, ": vGPUs on a pass-through GPU"));
+          if (gpu.passthrough_vm >= 0) on_host.insert(gpu.passthrough_vm);
+          break;
+      }
+      for (int vm : on_gpu) ++vm_gpus[vm];
+      if (gpu.passthrough_vm >= 0) ++vm_gpus[gpu.passthrough_vm];
+    }
+    for (int vm : on_host) {
+      const Vm& v = cluster.vms[static_cast<std::size_t>(vm)];
+      vm_hosts[vm].insert(host.name);
+      cpus += v.cpus;
+      memory += v.memory_gib;
+      if (!v.anti_affinity.empty() && !group_hosts[v.anti_affinity].insert(host.name).second) {
+        out.push_back(StrCat(host.name, ": two VMs of anti-affinity group ", v.anti_affinity));
+      }
+    }
+    if (host.cpus && cpus > *host.cpus) out.push_back(StrCat(host.name, ": CPUs over capacity"));
+    if (host.memory_gib && memory > *host.memory_gib) {
+      out.push_back(StrCat(host.name, ": memory over capacity"));
+    }
+  }
+  for (const auto& [vm, hosts] : vm_hosts) {
+    const Vm& v = cluster.vms[static_cast<std::size_t>(vm)];
+    if (hosts.size() > 1) out.push_back(StrCat(v.name, ": vGPUs on more than one host"));
+    if (vm_gpus[vm] != v.vgpus) {
+      out.push_back(StrCat(v.name, ": ", vm_gpus[vm], " GPUs for ", v.vgpus, " vGPUs"));
+    }
+  }
+  return out;
+}
+
+}  // namespace gpufleet::planner

@@ -1,0 +1,233 @@
+#include <random>
+
+#include "common/strings.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "planner/planner.h"
+#include "planner/testing.h"
+
+namespace gpufleet::planner {
+namespace {
+
+using testing::AddHost;
+using testing::AddVm;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using testing::TypeNamed;
+
+// The seed: three R730 hosts with one P40 each.
+Cluster Seed() {
+  Cluster c;
+  for (int i = 1; i <= 3; ++i) AddHost(c, "r730-" + std::to_string(i), "P40", 1);
+  return c;
+}
+
+std::vector<int> AddMany(Cluster& c, std::string_view prefix, std::string_view type, int n) {
+  std::vector<int> out;
+  for (int i = 1; i <= n; ++i) out.push_back(AddVm(c, StrCat(prefix, i), type));
+  return out;
+}
+
+TEST(PlaceTest, FragmentationAwareFillsACarvedGpuBeforeOpeningAnother) {
+  Cluster c = Seed();
+  int a = AddVm(c, "a", "P40-8Q");
+  int b = AddVm(c, "b", "P40-8Q");
+  Decision d = Place(c, a);
+  ASSERT_TRUE(d.assignment) << d.explanation;
+  Apply(c, *d.assignment);
+  Decision e = Place(c, b);
+  ASSERT_TRUE(e.assignment);
+  EXPECT_EQ(e.assignment->host, d.assignment->host);
+}
+
+TEST(PlaceTest, SpreadUsesTheLeastLoadedGpu) {
+  Cluster c = Seed();
+  int a = AddVm(c, "a", "P40-8Q");
+  int b = AddVm(c, "b", "P40-8Q");
+  PlaceOptions spread{Policy::kSpread, {}};
+  Decision d = Place(c, a, spread);
+  Apply(c, *d.assignment);
+  Decision e = Place(c, b, spread);
+  ASSERT_TRUE(e.assignment);
+  EXPECT_NE(e.assignment->host, d.assignment->host);
+}
+
+TEST(PlaceTest, ConsolidateUsesTheFullestGpu) {
+  Cluster c = Seed();
+  for (int i = 0; i < 2; ++i) {
+    int vm = AddVm(c, StrCat("x", i), "P40-3Q");
+    Apply(c, *Place(c, vm, {Policy::kConsolidate, {}}).assignment);
+  }
+  EXPECT_EQ(c.hosts[0].gpus[0].instances.size(), 2u);
+}
+
+TEST(PlaceTest, RejectionNamesTheBindingConstraint) {
+  Cluster c = Seed();
+  c.hosts[2].state = HostState::kMaintenance;
+  for (int i = 0; i < 2; ++i) {
+    int vm = AddVm(c, StrCat("light", i), "P40-3Q");
+    Decision d = Place(c, vm, {Policy::kSpread, {}});
+    Apply(c, *d.assignment);
+  }
+  int big = AddVm(c, "big", "P40-8Q");
+  Decision d = Place(c, big);
+  ASSERT_FALSE(d.assignment);
+  EXPECT_THAT(d.explanation, HasSubstr("no place for big (P40-8Q)"));
+  EXPECT_THAT(d.explanation, HasSubstr("2 GPUs: carved for P40-3Q (equal-size: one type per GPU)"));
+  EXPECT_THAT(d.explanation, HasSubstr("1 host: in maintenance"));
+}
+
+TEST(PlaceTest, RequirementPicksTheSmallestFittingType) {
+  Cluster c = Seed();
+  Vm vm;
+  vm.name = "req";
+  vm.need.min_framebuffer_mib = 5 * 1024;
+  vm.need.cuda = true;
+  vm.need.series = core::Series::kQ;
+  c.vms.push_back(vm);
+  Decision d = Place(c, 0);
+  ASSERT_TRUE(d.assignment) << d.explanation;
+  EXPECT_EQ(d.assignment->types[0]->name, "P40-6Q");
+}
+
+TEST(PlaceTest, MultiVgpuVmsNeedDistinctGpusOnOneHost) {
+  Cluster c;
+  AddHost(c, "one", "A40", 1);
+  AddHost(c, "two", "A40", 2);
+  int vm = AddVm(c, "duo", "A40-24Q", 2);
+  Decision d = Place(c, vm);
+  ASSERT_TRUE(d.assignment) << d.explanation;
+  EXPECT_EQ(d.assignment->host, 1);
+  EXPECT_NE(d.assignment->gpus[0], d.assignment->gpus[1]);
+  c.hosts.pop_back();
+  Decision none = Place(c, vm);
+  EXPECT_THAT(none.explanation, HasSubstr("with only 1 of the 2 GPUs the VM needs"));
+}
+
+TEST(PlaceTest, AntiAffinityLicensesAndCapacity) {
+  Cluster c = Seed();
+  c.hosts[0].cpus = 8;
+  int a = AddVm(c, "a", "P40-3Q");
+  int b = AddVm(c, "b", "P40-3Q");
+  c.vms[static_cast<std::size_t>(a)].anti_affinity = "db";
+  c.vms[static_cast<std::size_t>(b)].anti_affinity = "db";
+  c.vms[static_cast<std::size_t>(a)].cpus = 8;
+  Apply(c, *Place(c, a).assignment);
+  Decision d = Place(c, b);
+  ASSERT_TRUE(d.assignment);
+  EXPECT_NE(d.assignment->host, 0);
+  c.license_seats["vWS"] = 1;
+  int e = AddVm(c, "e", "P40-3Q");
+  Decision no_seat = Place(c, e);
+  EXPECT_FALSE(no_seat.assignment);
+  EXPECT_THAT(no_seat.explanation, HasSubstr("all 1 vWS license seats in use"));
+}
+
+TEST(PlanTest, SeedDemandDedicatesGpusPerTypeAndMeetsTheBound) {
+  Cluster c = Seed();
+  std::vector<int> demand = AddMany(c, "light-", "P40-3Q", 8);
+  for (int vm : AddMany(c, "model-", "P40-8Q", 4)) demand.push_back(vm);
+  PlanResult r = Plan(c, demand);
+  EXPECT_THAT(Violations(r.cluster), IsEmpty());
+  // 8 x 3Q fill one P40 (max 8); 4 x 8Q need two (max 3): three GPUs, the bound.
+  EXPECT_THAT(r.rejected, IsEmpty());
+  EXPECT_EQ(r.gpus_used, 3);
+  ASSERT_EQ(r.bounds.size(), 1u);
+  EXPECT_EQ(r.bounds[0].gpus_needed, 3);
+  EXPECT_EQ(r.bounds[0].gpus_used, 3);
+  EXPECT_EQ(r.free_by_type["P40-8Q"], 2);
+  // One more 3Q VM has nowhere to go although 16 GB sit free on the 8Q GPU.
+  int extra = AddVm(r.cluster, "light-9", "P40-3Q");
+  Decision d = Place(r.cluster, extra);
+  EXPECT_FALSE(d.assignment);
+  EXPECT_THAT(d.explanation, HasSubstr("carved for P40-8Q"));
+}
+
+TEST(PlanTest, FromScratchReplansEverything) {
+  Cluster c = Seed();
+  std::vector<int> first = AddMany(c, "a", "P40-3Q", 3);
+  PlanResult spread = Plan(c, first, {{Policy::kSpread, {}}, false});
+  EXPECT_EQ(spread.gpus_used, 3);
+  PlanResult packed = Plan(spread.cluster, {}, {{Policy::kFragmentationAware, {}}, true});
+  EXPECT_EQ(packed.gpus_used, 1);
+  EXPECT_THAT(Violations(packed.cluster), IsEmpty());
+}
+
+TEST(PlanTest, MigBoundCountsSlices) {
+  Cluster c;
+  AddHost(c, "h", "A100D", 2);
+  std::vector<int> demand;
+  for (int i = 0; i < 2; ++i) demand.push_back(AddVm(c, StrCat("big", i), "A100D-3-40C"));
+  for (int i = 0; i < 2; ++i) demand.push_back(AddVm(c, StrCat("mid", i), "A100D-2-20C"));
+  PlanResult r = Plan(c, demand);
+  EXPECT_THAT(r.rejected, IsEmpty());
+  EXPECT_THAT(Violations(r.cluster), IsEmpty());
+  ASSERT_EQ(r.bounds.size(), 1u);
+  EXPECT_EQ(r.bounds[0].gpus_needed, 2);  // 10 compute slices > 7
+  EXPECT_EQ(r.gpus_used, 2);
+}
+
+// Property: on random clusters and demands, no plan violates a constraint, every plan uses at
+// least its lower bound of GPUs, and planning is deterministic.
+TEST(PlanPropertyTest, RandomClustersNeverViolateConstraints) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> boards = {
+      {"P40", {"P40-1Q", "P40-3Q", "P40-8Q", "P40-12Q", "P40-2B", "P40-4A"}},
+      {"T4", {"T4-2Q", "T4-4Q", "T4-8C", "T4-16Q"}},
+      {"A16", {"A16-1B", "A16-2Q", "A16-4Q", "A16-16Q"}},
+      {"A100D", {"A100D-1-10C", "A100D-2-20C", "A100D-3-40C", "A100D-7-80C", "A100D-8C"}},
+      {"L40S", {"L40S-4Q", "L40S-8Q", "L40S-12Q", "L40S-24Q"}},
+  };
+  for (unsigned seed = 1; seed <= 60; ++seed) {
+    std::mt19937 rng(seed);
+    Cluster c;
+    const int hosts = 1 + static_cast<int>(rng() % 5);
+    for (int h = 0; h < hosts; ++h) {
+      const auto& [board, types] = boards[rng() % boards.size()];
+      AddHost(c, StrCat("h", h), board, 1 + static_cast<int>(rng() % 4));
+      if (rng() % 5 == 0) c.hosts.back().state = HostState::kMaintenance;
+    }
+    std::vector<int> demand;
+    const int vms = static_cast<int>(rng() % 40);
+    for (int v = 0; v < vms; ++v) {
+      const auto& [board, types] = boards[rng() % boards.size()];
+      int vm = AddVm(c, StrCat("vm", v), types[rng() % types.size()], 1 + (rng() % 6 == 0 ? 1 : 0));
+      if (rng() % 4 == 0) c.vms.back().anti_affinity = StrCat("g", rng() % 3);
+      demand.push_back(vm);
+    }
+    const Policy policy = static_cast<Policy>(rng() % 3);
+    PlanResult r = Plan(c, demand, {{policy, {}}, false});
+    EXPECT_THAT(Violations(r.cluster), IsEmpty()) << "seed " << seed;
+    EXPECT_EQ(r.placed.size() + r.rejected.size(), demand.size()) << "seed " << seed;
+    for (const BoardBound& b : r.bounds) {
+      EXPECT_GE(b.gpus_used, b.gpus_needed) << "seed " << seed << " board " << b.board;
+    }
+    PlanResult again = Plan(c, demand, {{policy, {}}, false});
+    ASSERT_EQ(again.placed.size(), r.placed.size()) << "seed " << seed;
+    for (std::size_t i = 0; i < r.placed.size(); ++i) {
+      EXPECT_EQ(again.placed[i].host, r.placed[i].host);
+      EXPECT_EQ(again.placed[i].gpus, r.placed[i].gpus);
+    }
+  }
+}
+
+// Equal-size demand on enough empty GPUs: the default policy reaches the bound exactly.
+TEST(PlanPropertyTest, EqualSizeDemandHasNoGapToTheBound) {
+  for (unsigned seed = 1; seed <= 30; ++seed) {
+    std::mt19937 rng(seed);
+    Cluster c;
+    for (int h = 0; h < 8; ++h) AddHost(c, StrCat("h", h), "P40", 4);
+    const std::vector<std::string> types = {"P40-1Q", "P40-2Q", "P40-3Q",  "P40-4Q",
+                                            "P40-6Q", "P40-8Q", "P40-12Q", "P40-24Q"};
+    std::vector<int> demand;
+    for (int v = 0; v < 60; ++v) {
+      demand.push_back(AddVm(c, StrCat("vm", v), types[rng() % types.size()]));
+    }
+    PlanResult r = Plan(c, demand);
+    ASSERT_THAT(r.rejected, IsEmpty()) << "seed " << seed;
+    ASSERT_EQ(r.bounds.size(), 1u);
+    EXPECT_EQ(r.bounds[0].gpus_used, r.bounds[0].gpus_needed) << "seed " << seed;
+  }
+}
+
+}  // namespace
+}  // namespace gpufleet::planner

@@ -1,0 +1,116 @@
+#ifndef GPUFLEET_PLANNER_PLANNER_H_
+#define GPUFLEET_PLANNER_PLANNER_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "planner/capacity.h"
+#include "planner/model.h"
+
+namespace gpufleet::planner {
+
+// The planner's operations. All are pure and deterministic: the same cluster and request give the
+// same answer, byte for byte. None mutates its input; Apply() is the only mutation.
+
+enum class Policy {
+  kFragmentationAware,  // default: keep whole GPUs and large slots free for future demand
+  kSpread,              // vSphere "spread VMs across GPUs": least-loaded GPU first
+  kConsolidate,         // vSphere "group VMs on GPU until full": fullest GPU first
+};
+[[nodiscard]] std::string_view PolicyName(Policy p);
+
+struct PlaceOptions {
+  Policy policy = Policy::kFragmentationAware;
+  CapacityOptions capacity;
+};
+
+// A decision for one VM: the host, and per vGPU the GPU, type and placement.
+struct Assignment {
+  int vm = -1;
+  int host = -1;
+  std::vector<int> gpus;
+  std::vector<const core::VgpuType*> types;
+  std::vector<Fit> fits;
+};
+
+// The answer to "where does this VM go?": an assignment, or why not, naming the binding
+// constraint ("no P40 GPU with a free 8Q slot; 2 unconfigured P40s are on hosts in maintenance").
+struct Decision {
+  std::optional<Assignment> assignment;
+  std::string explanation;
+};
+
+// Places cluster.vms[vm] (which must not be placed yet) on the cluster as it is.
+[[nodiscard]] Decision Place(const Cluster& cluster, int vm, const PlaceOptions& options = {});
+
+// Records an assignment: instances on the GPUs, carving/mode changes. The assignment must come
+// from Place on this cluster state.
+void Apply(Cluster& cluster, const Assignment& assignment);
+// Removes a VM's instances (and passthrough) from wherever it runs; the VM stays in cluster.vms.
+void Unplace(Cluster& cluster, int vm);
+
+// The types a requirement can use on a board, smallest first (exact type: just that one).
+[[nodiscard]] std::vector<const core::VgpuType*> CandidateTypes(const Requirement& need,
+                                                                const core::Board& board,
+                                                                bool mig_gpu);
+
+// Lower bounds on the GPUs a demand needs, per board: for equal-size,
+// sum over types of ceil(n_type / max_instances_type); for MIG, ceil(total compute slices / 7)
+// and ceil(total memory slices / 8), whichever is larger.
+struct BoardBound {
+  std::string board;  // prefix
+  int gpus_needed = 0;
+  int gpus_used = 0;  // by the plan it is compared with
+};
+
+// What is left unusable: per GPU, framebuffer that no instance of the GPU's carving can use.
+struct Stranded {
+  int host = -1;
+  int gpu = -1;
+  int free_instances = 0;  // of the carved type
+  int stranded_mib = 0;    // framebuffer not covered by used + free instances
+};
+
+struct PlanOptions {
+  PlaceOptions place;
+  // true: ignore the cluster's current instances and carvings (a plan on empty GPUs); false:
+  // place the demand on top of what runs.
+  bool from_scratch = false;
+};
+
+struct Rejection {
+  int vm = -1;
+  std::string reason;
+};
+
+struct PlanResult {
+  Cluster cluster;  // the cluster after the plan
+  std::vector<Assignment> placed;
+  std::vector<Rejection> rejected;
+  int gpus_used = 0;
+  int hosts_used = 0;
+  std::vector<BoardBound> bounds;
+  std::vector<Stranded> stranded;
+  // Per type name: free instances left on GPUs carved for it.
+  std::map<std::string, int> free_by_type;
+};
+
+// Carves and places the VMs `demand` (indexes into cluster.vms, not yet placed), minimising GPUs
+// used, then hosts; honours anti-affinity, license seats and host capacity.
+[[nodiscard]] PlanResult Plan(const Cluster& cluster, const std::vector<int>& demand,
+                              const PlanOptions& options = {});
+
+[[nodiscard]] std::vector<BoardBound> LowerBounds(const Cluster& cluster,
+                                                  const std::vector<int>& vms);
+
+// The hard constraints every cluster state must satisfy; an empty list means valid. Used by the
+// property tests and as a safety net after every plan: one type per equal-size GPU, max instances,
+// MIG geometry, mixed-size slots, anti-affinity, one GPU per vGPU of a VM, host capacity,
+// license seats.
+[[nodiscard]] std::vector<std::string> Violations(const Cluster& cluster);
+
+}  // namespace gpufleet::planner
+
+#endif  // GPUFLEET_PLANNER_PLANNER_H_
