@@ -115,6 +115,10 @@ std::optional<Fit> FitOn(const Gpu& gpu, const core::VgpuType& type,
     if (why) *why = StrCat(type.name, " is not a type of this GPU's board");
     return std::nullopt;
   }
+  if (gpu.held) {
+    if (why) *why = "held empty for a re-carving";
+    return std::nullopt;
+  }
   auto fresh = [&]() -> std::optional<Fit> {
     if (!type.mig_backed) return Fit{GpuMode::kEqualSize, -1};
     Gpu empty;

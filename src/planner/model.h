@@ -50,6 +50,7 @@ struct Gpu {
   // mode with no instances may keep it as a preference but is free to re-carve).
   const core::VgpuType* carved = nullptr;
   int passthrough_vm = -1;  // kPassthrough: the VM that owns the GPU, or -1 when free
+  bool held = false;        // excluded from placement while the planner empties it (defrag)
   std::vector<Instance> instances;
 };
 

@@ -222,8 +222,9 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
                                                  gpu.board) == vm.need.boards.end()) {
           continue;
         }
-        const bool free = (gpu.mode == GpuMode::kPassthrough && gpu.passthrough_vm < 0) ||
-                          (gpu.mode != GpuMode::kPassthrough && gpu.instances.empty());
+        const bool free =
+            !gpu.held && ((gpu.mode == GpuMode::kPassthrough && gpu.passthrough_vm < 0) ||
+                          (gpu.mode != GpuMode::kPassthrough && gpu.instances.empty()));
         if (!free) {
           gpu_reasons.Add("in use");
           continue;

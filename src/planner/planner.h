@@ -105,6 +105,93 @@ struct PlanResult {
 [[nodiscard]] std::vector<BoardBound> LowerBounds(const Cluster& cluster,
                                                   const std::vector<int>& vms);
 
+// ---- Evacuation (maintenance) ----
+
+// Estimated stun time of a live migration: interpolated on the published vSphere figures for a
+// V100 with 32 GB on 10 GbE (about 2 s at 1 GB of used framebuffer up to 39 s at 32 GB) and scaled
+// by 10 / link speed. The framebuffer a VM really uses is unknown here, so the whole profile is
+// assumed (worst case).
+[[nodiscard]] double EstimateStunSeconds(int framebuffer_mib, int link_gbps);
+
+struct Move {
+  int vm = -1;
+  int from_host = -1;
+  Assignment to;
+  double stun_seconds = 0;
+};
+
+struct Stuck {
+  int vm = -1;
+  std::string reason;
+};
+
+struct EvacuateOptions {
+  PlaceOptions place;
+  std::optional<double> stun_budget_seconds;  // per VM; moves over budget are refused
+};
+
+struct EvacuationResult {
+  std::vector<Move> moves;
+  std::vector<Stuck> stuck;
+  Cluster cluster;  // after the moves; the host is in maintenance
+};
+
+// The migrations that empty `host` for maintenance: every VM keeps its vGPU type(s), each move is
+// checked by the compatibility engine (same type, manager/guest drivers, ECC, hotmigrate), VMs that
+// cannot move are listed with the reason. Moves are the VMs of the host, nothing else moves.
+[[nodiscard]] EvacuationResult Evacuate(const Cluster& cluster, int host,
+                                        const EvacuateOptions& options = {});
+
+// ---- HA (N+1) ----
+
+struct HostFailure {
+  int host = -1;
+  int vms = 0;
+  std::vector<Stuck> cannot_restart;
+  std::map<std::string, int> missing_by_type;  // type name -> instances short
+};
+
+struct Reservation {
+  std::string type;
+  int instances = 0;
+  std::vector<std::string> hosts;  // where spare capacity for it can be kept
+};
+
+struct HaResult {
+  std::vector<HostFailure> failures;  // one per ready host that runs vGPU VMs
+  bool n_plus_one = true;             // every single-host failure can be absorbed
+  std::vector<Reservation> reserve;   // spare capacity per type that N+1 still lacks
+};
+
+// For every single-host failure: can all its vGPU VMs restart elsewhere (cold restart: same type,
+// guest driver compatible with the destination manager)?
+[[nodiscard]] HaResult CheckHa(const Cluster& cluster, const PlaceOptions& options = {});
+
+// ---- Defragmentation ----
+
+struct Recarve {
+  int host = -1;
+  int gpu = -1;
+  const core::VgpuType* from = nullptr;  // nullptr: unconfigured
+  const core::VgpuType* to = nullptr;
+};
+
+struct DefragResult {
+  bool satisfied = false;
+  int free_before = 0;  // instances of the target that fit before
+  int free_after = 0;
+  std::vector<Move> moves;
+  std::vector<Recarve> recarves;
+  std::string explanation;
+  Cluster cluster;
+};
+
+// The fewest migrations (and re-carvings) that make room for `count` instances of `target`:
+// GPUs of the target's board are emptied in order of fewest instances to move, their VMs moving to
+// other GPUs (checked like an evacuation), and re-carved for the target.
+[[nodiscard]] DefragResult Defrag(const Cluster& cluster, const core::VgpuType& target, int count,
+                                  const EvacuateOptions& options = {});
+
 // The hard constraints every cluster state must satisfy; an empty list means valid. Used by the
 // property tests and as a safety net after every plan: one type per equal-size GPU, max instances,
 // MIG geometry, mixed-size slots, anti-affinity, one GPU per vGPU of a VM, host capacity,

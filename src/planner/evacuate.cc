@@ -1,0 +1,221 @@
+// Evacuation, HA restart checks and defragmentation: all three move VMs that keep their vGPU
+// types to other GPUs, so they share one move routine.
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <set>
+
+#include "common/strings.h"
+#include "core/compat.h"
+#include "planner/moves.h"
+#include "planner/placer.h"
+
+namespace gpufleet::planner {
+
+double EstimateStunSeconds(int framebuffer_mib, int link_gbps) {
+  // (GB used, seconds) for a V100 32 GB profile over 10 GbE, vSphere 7.0 documentation.
+  static constexpr std::array<std::pair<double, double>, 7> kPoints = {
+      {{0, 0}, {1, 2}, {2, 4}, {4, 6}, {8, 12}, {16, 22}, {32, 39}}};
+  const double gb = framebuffer_mib / 1024.0;
+  double seconds = 0;
+  if (gb >= kPoints.back().first) {
+    // Beyond the table, continue the last segment's slope.
+    const auto& [x0, y0] = kPoints[kPoints.size() - 2];
+    const auto& [x1, y1] = kPoints.back();
+    seconds = y1 + (gb - x1) * (y1 - y0) / (x1 - x0);
+  } else {
+    for (std::size_t i = 1; i < kPoints.size(); ++i) {
+      const auto& [x0, y0] = kPoints[i - 1];
+      const auto& [x1, y1] = kPoints[i];
+      if (gb <= x1) {
+        seconds = y0 + (gb - x0) * (y1 - y0) / (x1 - x0);
+        break;
+      }
+    }
+  }
+  return seconds * 10.0 / std::max(1, link_gbps);
+}
+
+namespace internal {
+
+std::vector<const core::VgpuType*> TypesOf(const Cluster& cluster, int vm) {
+  std::vector<const core::VgpuType*> out;
+  for (const Host& host : cluster.hosts) {
+    for (const Gpu& gpu : host.gpus) {
+      for (const Instance& i : gpu.instances) {
+        if (i.vm == vm) out.push_back(i.type);
+      }
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> MoveBlocker(const Cluster& cluster, const Vm& vm, const Host& from,
+                                       const Gpu& from_gpu, const Host& to, const Gpu& to_gpu,
+                                       const core::VgpuType& type, bool live) {
+  const core::Catalog& catalog = cluster.catalog ? *cluster.catalog : core::Catalog::Embedded();
+  if (!live) {
+    // A cold restart only needs the guest driver to suit the destination's manager.
+    if (!vm.guest_driver || !to.manager) return std::nullopt;
+    core::CompatQuery q;
+    q.host_driver = to.manager;
+    q.guest_driver = vm.guest_driver;
+    absl::StatusOr<core::CompatReport> r = core::CheckCompatibility(catalog, q);
+    if (!r.ok()) return std::string(ToStd(r.status().message()));
+    for (const core::Finding& f : r->findings) {
+      if (f.rule == "host-guest" && f.verdict == core::Verdict::kFail) return f.reason;
+    }
+    return std::nullopt;
+  }
+  if (!vm.live_migratable) return "the VM is not live-migratable (power it off to move it)";
+  core::MigrationQuery q;
+  q.hypervisor = from.hypervisor;
+  q.src_host_driver = from.manager;
+  q.dst_host_driver = to.manager;
+  q.guest_driver = vm.guest_driver;
+  q.src_profile = type.name;
+  q.dst_profile = type.name;
+  q.src_ecc = from_gpu.ecc;
+  q.dst_ecc = to_gpu.ecc;
+  if (from.hypervisor == core::Hypervisor::kVsphere)
+    q.hotmigrate = from.hotmigrate && to.hotmigrate;
+  if (from.hypervisor != to.hypervisor) return "source and destination run different hypervisors";
+  if (from.hypervisor == core::Hypervisor::kKvm && (!from.hotmigrate || !to.hotmigrate)) {
+    return StrCat("live migration is disabled on ", !from.hotmigrate ? from.name : to.name);
+  }
+  absl::StatusOr<core::CompatReport> r = core::CheckMigration(catalog, q);
+  if (!r.ok()) return std::string(ToStd(r.status().message()));
+  for (const core::Finding& f : r->findings) {
+    if (f.verdict == core::Verdict::kFail) return StrCat(f.rule, ": ", f.reason);
+  }
+  return std::nullopt;
+}
+
+bool EccOf(const Cluster& cluster, int host, int vm) {
+  for (const Gpu& g : cluster.hosts[static_cast<std::size_t>(host)].gpus) {
+    if (g.passthrough_vm == vm) return g.ecc;
+    for (const Instance& i : g.instances) {
+      if (i.vm == vm) return g.ecc;
+    }
+  }
+  return false;
+}
+
+MoveOutcome MoveVm(Cluster& work, Placer& placer, int vm_index, int from_host,
+                   const std::vector<const core::VgpuType*>& types, const MoveRules& rules) {
+  MoveOutcome out;
+  const Vm& original = work.vms[static_cast<std::size_t>(vm_index)];
+  // The VM keeps its types: plan it as if it asked for exactly them.
+  Vm pinned = original;
+  pinned.need = Requirement{};
+  pinned.need.type = types.empty() ? nullptr : types.front();
+  if (types.empty()) pinned.need.passthrough = true;
+  const Vm saved = original;
+  work.vms[static_cast<std::size_t>(vm_index)] = pinned;
+
+  const Host& from = work.hosts[static_cast<std::size_t>(from_host)];
+  Gpu from_gpu;
+  from_gpu.ecc = rules.from_ecc;
+  std::vector<std::pair<int, HostState>> excluded;
+  std::vector<std::string> refusals;
+  for (std::size_t attempt = 0; attempt <= work.hosts.size(); ++attempt) {
+    Decision d = placer.Decide(work, vm_index);
+    if (!d.assignment) {
+      out.reason = refusals.empty() ? d.explanation
+                                    : StrCat(d.explanation, "; refused: ", StrJoin(refusals, "; "));
+      break;
+    }
+    const Host& to = work.hosts[static_cast<std::size_t>(d.assignment->host)];
+    const Gpu& to_gpu = to.gpus[static_cast<std::size_t>(d.assignment->gpus.front())];
+    std::optional<std::string> blocker =
+        types.empty()
+            ? std::nullopt
+            : MoveBlocker(work, saved, from, from_gpu, to, to_gpu, *types.front(), rules.live);
+    if (!blocker && rules.live && rules.stun_budget_seconds) {
+      const double stun =
+          EstimateStunSeconds(types.empty() ? 0 : types.front()->framebuffer_mib,
+                              std::min(from.link_gbps.value_or(10), to.link_gbps.value_or(10)));
+      if (stun > *rules.stun_budget_seconds) {
+        out.reason = StrCat("estimated stun time ", std::lround(stun), " s exceeds the budget of ",
+                            std::lround(*rules.stun_budget_seconds), " s");
+        break;
+      }
+    }
+    if (!blocker) {
+      placer.Commit(work, *d.assignment);
+      out.assignment = *d.assignment;
+      break;
+    }
+    refusals.push_back(StrCat(to.name, ": ", *blocker));
+    excluded.emplace_back(d.assignment->host, to.state);
+    work.hosts[static_cast<std::size_t>(d.assignment->host)].state = HostState::kMaintenance;
+  }
+  for (const auto& [h, state] : excluded) work.hosts[static_cast<std::size_t>(h)].state = state;
+  work.vms[static_cast<std::size_t>(vm_index)] = saved;
+  return out;
+}
+
+}  // namespace internal
+
+using internal::EccOf;
+
+EvacuationResult Evacuate(const Cluster& cluster, int host_index, const EvacuateOptions& options) {
+  EvacuationResult result;
+  result.cluster = cluster;
+  Cluster& work = result.cluster;
+  Host& host = work.hosts[static_cast<std::size_t>(host_index)];
+  host.state = HostState::kMaintenance;
+  // Hardest first: more vGPUs, then more framebuffer; ties by VM index.
+  std::vector<std::pair<int, std::vector<const core::VgpuType*>>> vms;
+  std::set<int> seen;
+  for (const Gpu& gpu : host.gpus) {
+    if (gpu.passthrough_vm >= 0 && seen.insert(gpu.passthrough_vm).second) {
+      vms.emplace_back(gpu.passthrough_vm, std::vector<const core::VgpuType*>{});
+    }
+    for (const Instance& i : gpu.instances) {
+      if (seen.insert(i.vm).second) vms.emplace_back(i.vm, internal::TypesOf(work, i.vm));
+    }
+  }
+  auto fb = [](const std::vector<const core::VgpuType*>& t) {
+    int sum = 0;
+    for (const core::VgpuType* x : t) sum += x->framebuffer_mib;
+    return t.empty() ? 1 << 30 : sum;
+  };
+  std::sort(vms.begin(), vms.end(), [&](const auto& a, const auto& b) {
+    return std::make_tuple(-static_cast<int>(a.second.size()), -fb(a.second), a.first) <
+           std::make_tuple(-static_cast<int>(b.second.size()), -fb(b.second), b.first);
+  });
+  // The VMs leave the host (in the plan); the placer then sees their capacity as free elsewhere.
+  Cluster before = work;
+  for (const auto& [vm, types] : vms) Unplace(work, vm);
+  internal::Placer placer(work, options.place);
+  for (const auto& [vm, types] : vms) {
+    internal::MoveRules rules{true, EccOf(before, host_index, vm), options.stun_budget_seconds};
+    internal::MoveOutcome m = internal::MoveVm(work, placer, vm, host_index, types, rules);
+    if (m.assignment) {
+      const int link =
+          std::min(host.link_gbps.value_or(10),
+                   work.hosts[static_cast<std::size_t>(m.assignment->host)].link_gbps.value_or(10));
+      result.moves.push_back({vm, host_index, *m.assignment,
+                              EstimateStunSeconds(fb(types) == 1 << 30 ? 0 : fb(types), link)});
+    } else {
+      result.stuck.push_back({vm, m.reason});
+    }
+  }
+  // VMs that cannot move stay where they were.
+  for (const Stuck& s : result.stuck) {
+    for (std::size_t g = 0; g < before.hosts[static_cast<std::size_t>(host_index)].gpus.size();
+         ++g) {
+      const Gpu& old = before.hosts[static_cast<std::size_t>(host_index)].gpus[g];
+      Gpu& now = host.gpus[g];
+      for (const Instance& i : old.instances) {
+        if (i.vm == s.vm) now.instances.push_back(i);
+      }
+      if (old.passthrough_vm == s.vm) now.passthrough_vm = s.vm;
+    }
+  }
+  return result;
+}
+
+}  // namespace gpufleet::planner

@@ -1,0 +1,177 @@
+// Evacuation, HA N+1 and defragmentation.
+
+#include "common/strings.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "planner/planner.h"
+#include "planner/testing.h"
+
+namespace gpufleet::planner {
+namespace {
+
+using testing::AddHost;
+using testing::AddVm;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using testing::TypeNamed;
+
+core::DriverVersion V(std::string_view s) { return *core::DriverVersion::Parse(s); }
+
+// Places `vm` on host `h` through the planner (the only host left ready).
+void PutOn(Cluster& c, int vm, int h) {
+  std::vector<HostState> saved;
+  for (Host& host : c.hosts) saved.push_back(host.state);
+  for (std::size_t i = 0; i < c.hosts.size(); ++i) {
+    c.hosts[i].state = static_cast<int>(i) == h ? HostState::kReady : HostState::kMaintenance;
+  }
+  Decision d = Place(c, vm);
+  ASSERT_TRUE(d.assignment) << d.explanation;
+  Apply(c, *d.assignment);
+  for (std::size_t i = 0; i < c.hosts.size(); ++i) c.hosts[i].state = saved[i];
+}
+
+Cluster ThreeP40s() {
+  Cluster c;
+  for (int i = 1; i <= 3; ++i) {
+    AddHost(c, StrCat("r730-", i), "P40", 1);
+    c.hosts.back().manager = V("525.105.14");
+  }
+  return c;
+}
+
+TEST(StunTest, FollowsThePublishedCurve) {
+  EXPECT_NEAR(EstimateStunSeconds(1024, 10), 2, 1e-9);
+  EXPECT_NEAR(EstimateStunSeconds(32 * 1024, 10), 39, 1e-9);
+  EXPECT_NEAR(EstimateStunSeconds(8 * 1024, 25), 12 * 10.0 / 25, 1e-9);
+  EXPECT_GT(EstimateStunSeconds(48 * 1024, 10), 39);
+  EXPECT_NEAR(EstimateStunSeconds(3 * 1024, 10), 5, 1e-9);
+}
+
+TEST(EvacuateTest, MovesEveryVmKeepingItsType) {
+  Cluster c = ThreeP40s();
+  int a = AddVm(c, "a", "P40-8Q");
+  int b = AddVm(c, "b", "P40-8Q");
+  PutOn(c, a, 0);
+  PutOn(c, b, 0);
+  EvacuationResult r = Evacuate(c, 0);
+  EXPECT_THAT(r.stuck, IsEmpty());
+  ASSERT_EQ(r.moves.size(), 2u);
+  EXPECT_NE(r.moves[0].to.host, 0);
+  EXPECT_EQ(r.moves[0].to.types[0]->name, "P40-8Q");
+  EXPECT_NEAR(r.moves[0].stun_seconds, 12, 1e-9);
+  EXPECT_TRUE(r.cluster.hosts[0].gpus[0].instances.empty());
+  EXPECT_EQ(r.cluster.hosts[0].state, HostState::kMaintenance);
+  EXPECT_THAT(Violations(r.cluster), IsEmpty());
+}
+
+TEST(EvacuateTest, StuckVmsNameTheReason) {
+  Cluster c = ThreeP40s();
+  c.hosts[1].manager = V("525.85.07");  // KVM needs identical managers
+  c.hosts[2].state = HostState::kMaintenance;
+  int a = AddVm(c, "a", "P40-8Q");
+  int frozen = AddVm(c, "frozen", "P40-8Q");
+  c.vms[static_cast<std::size_t>(frozen)].live_migratable = false;
+  PutOn(c, a, 0);
+  PutOn(c, frozen, 0);
+  EvacuationResult r = Evacuate(c, 0);
+  EXPECT_THAT(r.moves, IsEmpty());
+  ASSERT_EQ(r.stuck.size(), 2u);
+  EXPECT_THAT(r.stuck[0].reason, HasSubstr("vGPU manager versions differ"));
+  EXPECT_THAT(r.stuck[1].reason, HasSubstr("not live-migratable"));
+  // Stuck VMs stay where they were.
+  EXPECT_EQ(r.cluster.hosts[0].gpus[0].instances.size(), 2u);
+}
+
+TEST(EvacuateTest, StunBudgetRefusesLargeProfiles) {
+  Cluster c = ThreeP40s();
+  int big = AddVm(c, "big", "P40-24Q");
+  PutOn(c, big, 0);
+  EvacuationResult r = Evacuate(c, 0, {{}, 20.0});
+  ASSERT_EQ(r.stuck.size(), 1u);
+  EXPECT_THAT(r.stuck[0].reason, HasSubstr("exceeds the budget of 20 s"));
+}
+
+TEST(EvacuateTest, VsphereNeedsHotmigrate) {
+  Cluster c = ThreeP40s();
+  for (Host& h : c.hosts) h.hypervisor = core::Hypervisor::kVsphere;
+  c.hosts[1].hotmigrate = false;
+  c.hosts[2].hotmigrate = false;
+  int a = AddVm(c, "a", "P40-8Q");
+  PutOn(c, a, 0);
+  EvacuationResult r = Evacuate(c, 0);
+  ASSERT_EQ(r.stuck.size(), 1u);
+  EXPECT_THAT(r.stuck[0].reason, HasSubstr("vgpu.hotmigrate.enabled"));
+}
+
+TEST(HaTest, SeedClusterWithThreeFullGpusIsNotNPlusOne) {
+  Cluster c = ThreeP40s();
+  for (int h = 0; h < 3; ++h) {
+    for (int i = 0; i < 3; ++i) PutOn(c, AddVm(c, StrCat("m", h, i), "P40-8Q"), h);
+  }
+  HaResult r = CheckHa(c);
+  EXPECT_FALSE(r.n_plus_one);
+  ASSERT_EQ(r.failures.size(), 3u);
+  EXPECT_EQ(r.failures[0].missing_by_type["P40-8Q"], 3);
+  ASSERT_EQ(r.reserve.size(), 1u);
+  EXPECT_EQ(r.reserve[0].type, "P40-8Q");
+  EXPECT_EQ(r.reserve[0].instances, 3);
+}
+
+TEST(HaTest, SpareGpuMakesItNPlusOne) {
+  Cluster c = ThreeP40s();
+  for (int h = 0; h < 2; ++h) {
+    for (int i = 0; i < 2; ++i) PutOn(c, AddVm(c, StrCat("m", h, i), "P40-8Q"), h);
+  }
+  HaResult r = CheckHa(c);
+  EXPECT_TRUE(r.n_plus_one);
+  EXPECT_EQ(r.failures.size(), 2u);
+  EXPECT_THAT(r.reserve, IsEmpty());
+}
+
+TEST(HaTest, GuestDriverMustSuitTheDestinationManager) {
+  Cluster c = ThreeP40s();
+  c.hosts[1].manager = V("470.103.02");  // 13.x cannot run a 15.x guest
+  c.hosts[2].manager = V("470.103.02");
+  int a = AddVm(c, "a", "P40-8Q");
+  c.vms[static_cast<std::size_t>(a)].guest_driver = V("525.105.17");
+  PutOn(c, a, 0);
+  HaResult r = CheckHa(c);
+  ASSERT_EQ(r.failures.size(), 1u);
+  ASSERT_EQ(r.failures[0].cannot_restart.size(), 1u);
+  EXPECT_THAT(r.failures[0].cannot_restart[0].reason, HasSubstr("newer than the vGPU manager"));
+}
+
+TEST(DefragTest, FreesAGpuWithTheFewestMoves) {
+  Cluster c = ThreeP40s();
+  // Host 0: 1 x 3Q, host 1: 3 x 3Q, host 2: empty but in maintenance. Want one 24Q.
+  c.hosts[2].state = HostState::kMaintenance;
+  PutOn(c, AddVm(c, "x", "P40-3Q"), 0);
+  for (int i = 0; i < 3; ++i) PutOn(c, AddVm(c, StrCat("y", i), "P40-3Q"), 1);
+  DefragResult r = Defrag(c, TypeNamed("P40-24Q"), 1);
+  EXPECT_TRUE(r.satisfied) << r.explanation;
+  EXPECT_EQ(r.free_before, 0);
+  EXPECT_EQ(r.free_after, 1);
+  ASSERT_EQ(r.moves.size(), 1u);  // only "x" moves
+  EXPECT_EQ(r.cluster.vms[static_cast<std::size_t>(r.moves[0].vm)].name, "x");
+  ASSERT_EQ(r.recarves.size(), 1u);
+  EXPECT_EQ(r.recarves[0].host, 0);
+  EXPECT_THAT(Violations(r.cluster), IsEmpty());
+}
+
+TEST(DefragTest, ExplainsWhenImpossible) {
+  Cluster c = ThreeP40s();
+  for (int h = 0; h < 3; ++h) {
+    for (int i = 0; i < 3; ++i) PutOn(c, AddVm(c, StrCat("m", h, i), "P40-8Q"), h);
+  }
+  DefragResult r = Defrag(c, TypeNamed("P40-24Q"), 1);
+  EXPECT_FALSE(r.satisfied);
+  EXPECT_THAT(r.explanation, HasSubstr("cannot be emptied"));
+  Unplace(c, 0);
+  DefragResult none = Defrag(c, TypeNamed("P40-8Q"), 1);
+  EXPECT_TRUE(none.satisfied);
+  EXPECT_THAT(none.moves, IsEmpty());
+  EXPECT_THAT(none.explanation, HasSubstr("fit already"));
+}
+
+}  // namespace
+}  // namespace gpufleet::planner
