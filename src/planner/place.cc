@@ -1,6 +1,8 @@
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <limits>
+#include <tuple>
 
 #include "common/strings.h"
 #include "planner/placer.h"
@@ -173,6 +175,19 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
   Reasons gpu_reasons, host_reasons;
   int offered = 0;  // GPUs whose board offers a candidate type at all
 
+  // The candidate types depend only on the board and whether the GPU is in MIG mode: compute
+  // them once per decision, not once per GPU.
+  std::deque<std::tuple<const core::Board*, bool, std::vector<const core::VgpuType*>>>
+      type_cache;  // stable refs
+  auto candidates_for = [&](const Gpu& gpu) -> const std::vector<const core::VgpuType*>& {
+    const bool mig = gpu.mode == GpuMode::kMig;
+    for (const auto& [board, is_mig, types] : type_cache) {
+      if (board == gpu.board && is_mig == mig) return types;
+    }
+    type_cache.emplace_back(gpu.board, mig, CandidateTypes(vm.need, *gpu.board, mig));
+    return std::get<2>(type_cache.back());
+  };
+
   std::optional<Assignment> best;
   Score best_score{};
   for (std::size_t h = 0; h < cluster.hosts.size(); ++h) {
@@ -184,7 +199,7 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
           (vm.need.passthrough
                ? (vm.need.boards.empty() || std::find(vm.need.boards.begin(), vm.need.boards.end(),
                                                       gpu.board) != vm.need.boards.end())
-               : !CandidateTypes(vm.need, *gpu.board, gpu.mode == GpuMode::kMig).empty())) {
+               : !candidates_for(gpu).empty())) {
         ++host_offered;
       }
     }
@@ -236,8 +251,7 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
       }
       const MixedSizeGeometry& geo = GeometryFor(cluster, *gpu.board);
       std::optional<Candidate> best_here;
-      for (const core::VgpuType* type :
-           CandidateTypes(vm.need, *gpu.board, gpu.mode == GpuMode::kMig)) {
+      for (const core::VgpuType* type : candidates_for(gpu)) {
         const std::string edition = EditionOf(vm, type);
         auto seats = cluster.license_seats.find(edition);
         if (seats != cluster.license_seats.end()) {
