@@ -12,6 +12,7 @@
 #include "cli/catalog_command.h"
 #include "cli/compat_command.h"
 #include "cli/context.h"
+#include "cli/plan_command.h"
 #include "cli/version_command.h"
 #include "common/strings.h"
 
@@ -29,8 +30,10 @@ Examples:
   gpufleet compat migration --src-host-driver 535.161.05 --dst-host-driver 535.183.04 \
                   --src-profile A40-8Q --dst-profile A40-8Q
   gpufleet catalog releases -o json
+  gpufleet plan --cluster examples/seed/cluster.yaml --demand examples/seed/demand.yaml
 
-Exit codes: 0 ok, 1 a compatibility rule failed, 2 bad input, 3 internal error.
+Exit codes: 0 ok, 1 a compatibility rule failed or a VM could not be placed, 2 bad input,
+3 internal error.
 Docs: docs/catalog.md (where the facts come from), docs/architecture.md.)";
 
 constexpr char kCompatHelp[] = R"(
@@ -52,6 +55,21 @@ Examples:
   gpufleet compat --profile "num_heads=4, frl_config=60, framebuffer=8192M, max_resolution=7680x4320, max_instance=3" --board P40
 
 Exit code 1 when a rule fails, 0 otherwise (warnings and unknowns included), 2 on bad input.)";
+
+constexpr char kPlanHelp[] = R"(
+Reads a cluster file (hosts, GPUs, the vGPU instances on them, VMs, license seats) and a demand
+file (VMs to place), carves the GPUs and places the demand, minimising GPUs used, then hosts.
+Prints every GPU with its carving and VMs, the VMs that could not be placed and why, the lower
+bound of GPUs per board with the plan's gap to it, and the capacity left stranded by carving
+(on most boards a GPU holds instances of one vGPU type only). Formats: docs/planning.md.
+
+Examples:
+  gpufleet plan --cluster examples/seed/cluster.yaml --demand examples/seed/demand.yaml
+  gpufleet plan --cluster cluster.yaml --demand demand.yaml --policy spread -o json
+  gpufleet plan --cluster cluster.yaml --from-scratch
+
+Exit code 1 when a VM could not be placed, 0 otherwise, 2 on bad input (the message names the
+file, line, column and field).)";
 
 absl::StatusOr<core::Catalog> LoadCatalogFrom(const os::FileSystem& fs, const std::string& path) {
   std::vector<core::CatalogDocument> docs;
@@ -93,8 +111,8 @@ int ExitCodeFor(const absl::Status& s) {
 int RunCli(int argc, const char* const* argv, const Environment& env, std::ostream& out,
            std::ostream& err) {
   CLI::App app{
-      "gpufleet: vGPU catalog, compatibility checks and (soon) fleet operations for NVIDIA "
-      "vGPU on KVM and vSphere.",
+      "gpufleet: vGPU catalog, compatibility checks and capacity planning for NVIDIA vGPU on KVM "
+      "and vSphere.",
       "gpufleet"};
   app.footer(kRootHelp);
   app.fallthrough();
@@ -227,6 +245,25 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
   migration->callback(
       [&] { run = [&](Context& ctx) { return RunCompatMigration(ctx, mig, out); }; });
 
+  PlanCommandOptions plan_opts;
+  CLI::App* plan = app.add_subcommand(
+      "plan", "Carve GPUs and place a demand of vGPU VMs on a cluster, with lower bounds");
+  plan->footer(kPlanHelp);
+  plan->add_option("--cluster", plan_opts.cluster, "Cluster file (YAML, see docs/planning.md)")
+      ->type_name("FILE");
+  plan->add_option("--demand", plan_opts.demand, "Demand file: the VMs to place (YAML)")
+      ->type_name("FILE");
+  plan->add_option("--policy", plan_opts.policy,
+                   "fragmentation (keep whole GPUs free), spread or consolidate")
+      ->type_name("POLICY")
+      ->capture_default_str();
+  plan->add_flag("--from-scratch", plan_opts.from_scratch,
+                 "Plan every VM again on empty GPUs, ignoring the current instances and carvings");
+  plan->callback([&] {
+    if (plan->get_subcommands().empty())
+      run = [&](Context& ctx) { return RunPlan(ctx, plan_opts, out); };
+  });
+
   app.add_subcommand("version", "Print gpufleet's version and the catalog it uses")->callback([&] {
     run = [&](Context& ctx) { return RunVersion(ctx, catalog_path.has_value(), out); };
   });
@@ -246,6 +283,7 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
   int exit_code_holder = kExitOk;
   absl::Status status = [&]() -> absl::Status {
     Context ctx;
+    ctx.fs = env.fs;
     absl::StatusOr<OutputFormat> format = ParseOutputFormat(output);
     if (!format.ok()) return format.status();
     ctx.format = *format;

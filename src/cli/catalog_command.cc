@@ -15,11 +15,6 @@ using core::Provenance;
 using core::VgpuType;
 using nlohmann::json;
 
-std::string Mib(int mib) {
-  if (mib % 1024 == 0) return StrCat(mib / 1024, " GB");
-  return StrCat(mib, " MB");
-}
-
 // A table cell that carries a '*' when the field is inferred.
 std::string Mark(std::string value, const Provenance& p, std::string_view field) {
   return p.IsInferred(field) ? value + "*" : value;
@@ -99,7 +94,7 @@ absl::Status Boards(Context& ctx, const CatalogOptions& o, std::ostream& out) {
     doc.push_back(std::move(j));
     inferred |= b.provenance.inferred() || b.support.inferred;
     table.AddRow({Mark(b.name, b.provenance, "name"), b.prefix, b.architecture,
-                  StrCat(b.gpus_per_board), Mib(b.framebuffer_mib), StrCat(b.types.size()),
+                  StrCat(b.gpus_per_board), FormatMib(b.framebuffer_mib), StrCat(b.types.size()),
                   b.mig ? StrCat(b.mig->compute_slices, " slices") : "-", SupportText(b)});
   }
   if (WriteStructured(ctx.format, doc, out)) return absl::OkStatus();
@@ -156,7 +151,7 @@ absl::Status Types(Context& ctx, const CatalogOptions& o, std::ostream& out) {
       cited.insert(t.provenance.sources.begin(), t.provenance.sources.end());
       const Provenance& p = t.provenance;
       table.AddRow(
-          {t.name, std::string(1, core::SeriesLetter(t.series)), Mib(t.framebuffer_mib),
+          {t.name, std::string(1, core::SeriesLetter(t.series)), FormatMib(t.framebuffer_mib),
            Mark(StrCat(t.max_instances), p, "max_instances"),
            t.mdev_id ? StrCat("nvidia-", *t.mdev_id) : "-",
            t.display_heads ? StrCat(*t.display_heads) : "-", t.max_resolution.value_or("-"),

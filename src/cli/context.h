@@ -4,6 +4,7 @@
 #include "cli/output.h"
 #include "core/catalog.h"
 #include "core/version.h"
+#include "os/file_system.h"
 
 namespace gpufleet::cli {
 
@@ -13,6 +14,8 @@ struct Context {
   const core::Catalog* catalog = nullptr;
   core::CivilDate today;
   OutputFormat format = OutputFormat::kTable;
+  // Input files named by a command's flags (plan --cluster) are read through this, with a bound.
+  const os::FileSystem* fs = nullptr;
   // A command sets 1 when its answer is "no" (compat found a failing rule); errors use Status.
   int exit_code = 0;
 };

@@ -89,7 +89,65 @@ const Case kCases[] = {
     {"missing_catalog_file", {"--catalog", "/nowhere/catalog.json", "version"}, 2},
     {"broken_catalog_file", {"--catalog", "/cat/broken.json", "version"}, 2},
     {"catalog_from_directory", {"--catalog", "/cat/full", "version"}, 0},
+    {"plan_help", {"plan", "--help"}, 0},
+    {"plan_seed",
+     {"plan", "--cluster", "examples/seed/cluster.yaml", "--demand", "examples/seed/demand.yaml"},
+     0},
+    {"plan_seed_json",
+     {"plan", "--cluster", "examples/seed/cluster.yaml", "--demand", "examples/seed/demand.yaml",
+      "-o", "json"},
+     0},
+    {"plan_seed_one_more_8q",
+     {"plan", "--cluster", "examples/seed/cluster.yaml", "--demand", "/plan/one-more-8q.yaml"},
+     1},
+    {"plan_bad_board", {"plan", "--cluster", "/plan/bad-board.yaml"}, 2},
+    {"plan_two_types_on_one_gpu", {"plan", "--cluster", "/plan/two-types.yaml"}, 2},
+    {"plan_demand_typo",
+     {"plan", "--cluster", "examples/seed/cluster.yaml", "--demand", "/plan/typo.yaml"},
+     2},
+    {"plan_malformed_yaml", {"plan", "--cluster", "/plan/malformed.yaml"}, 2},
+    {"plan_missing_file", {"plan", "--cluster", "/nowhere/cluster.yaml"}, 2},
 };
+
+// The files the plan cases read: the shipped examples, and broken variants.
+void AddPlanFiles(os::MemoryFileSystem& fs) {
+  for (const char* name : {"examples/seed/cluster.yaml", "examples/seed/demand.yaml"}) {
+    std::ifstream in(StrCat(GPUFLEET_SOURCE_DIR, "/", name), std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    fs.AddFile(name, text.str());
+  }
+  fs.AddFile("/plan/one-more-8q.yaml",
+             "vms:\n"
+             "  - {name: \"light-{n}\", type: P40-3Q, count: 12}\n"
+             "  - {name: \"model-{n}\", type: P40-8Q, count: 4}\n");
+  fs.AddFile("/plan/bad-board.yaml",
+             "hosts:\n"
+             "  - name: r730-1\n"
+             "    gpus:\n"
+             "      - {id: \"0000:82:00.0\", board: Tesla P-40}\n");
+  fs.AddFile("/plan/two-types.yaml",
+             "hosts:\n"
+             "  - name: r730-1\n"
+             "    gpus:\n"
+             "      - board: P40\n"
+             "        instances:\n"
+             "          - {vm: light-1, type: P40-3Q}\n"
+             "          - {vm: model-1, type: P40-8Q}\n"
+             "vms:\n"
+             "  - {name: light-1, type: P40-3Q}\n"
+             "  - {name: model-1, type: P40-8Q}\n");
+  fs.AddFile("/plan/typo.yaml",
+             "vms:\n"
+             "  - name: \"light-{n}\"\n"
+             "    type: P40-3Q\n"
+             "    cuont: 12\n");
+  fs.AddFile("/plan/malformed.yaml",
+             "hosts:\n"
+             "  - name: r730-1\n"
+             "    gpus: [{board: P40}\n"
+             "  - name: r730-2\n");
+}
 
 std::string GoldenPath(const std::string& name) {
   return StrCat(GPUFLEET_SOURCE_DIR, "/tests/testdata/golden/", name, ".txt");
@@ -104,6 +162,7 @@ TEST_P(GoldenTest, MatchesGoldenFile) {
   for (const core::CatalogDocument& d : core::Catalog::EmbeddedDocuments()) {
     fs.AddFile(StrCat("/cat/full/", d.name), d.text);
   }
+  AddPlanFiles(fs);
   os::FakeClock clock(absl::FromCivil(absl::CivilDay(2026, 11, 28), absl::UTCTimeZone()));
   std::vector<const char*> argv = {"gpufleet"};
   argv.insert(argv.end(), c.args.begin(), c.args.end());

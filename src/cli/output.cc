@@ -64,6 +64,11 @@ void Table::Print(std::ostream& out, std::size_t max_width) const {
   for (const auto& row : rows_) print_row(row);
 }
 
+std::string FormatMib(int mib) {
+  if (mib % 1024 == 0) return StrCat(mib / 1024, " GB");
+  return StrCat(mib, " MB");
+}
+
 void WriteJson(const nlohmann::json& doc, std::ostream& out) {
   out << doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
 }

@@ -35,6 +35,9 @@ class Table {
 // whole), each continuation line prefixed by `indent`.
 [[nodiscard]] std::string Wrap(std::string_view text, std::size_t width, std::string_view indent);
 
+// A framebuffer size as NVIDIA's tables write it: "24 GB" (GB meaning GiB) or "512 MB".
+[[nodiscard]] std::string FormatMib(int mib);
+
 void WriteJson(const nlohmann::json& doc, std::ostream& out);
 // Writes `doc` as JSON or YAML and returns true, or returns false for the table format (the
 // caller then prints its table).

@@ -1,0 +1,267 @@
+#include "cli/plan_command.h"
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/strings.h"
+#include "planner/cluster_yaml.h"
+#include "planner/planner.h"
+
+namespace gpufleet::cli {
+namespace {
+
+using nlohmann::json;
+using planner::GpuMode;
+
+absl::StatusOr<planner::Policy> ParsePolicy(std::string_view text) {
+  const std::string t = AsciiLower(text);
+  if (t == "fragmentation" || t == "fragmentation-aware") {
+    return planner::Policy::kFragmentationAware;
+  }
+  if (t == "spread") return planner::Policy::kSpread;
+  if (t == "consolidate") return planner::Policy::kConsolidate;
+  return absl::InvalidArgumentError(StrCat("--policy ", QuoteForMessage(text),
+                                           ": expected fragmentation, spread or consolidate"));
+}
+
+absl::StatusOr<std::string> ReadInput(const Context& ctx, std::string_view flag,
+                                      const std::string& path) {
+  if (ctx.fs == nullptr) return absl::InternalError("no file system in the CLI context");
+  absl::StatusOr<std::string> text = ctx.fs->ReadFile(path, kMaxPlanFileBytes);
+  if (!text.ok()) {
+    return absl::Status(text.status().code(), StrCat(flag, ": ", ToStd(text.status().message())));
+  }
+  return text;
+}
+
+const planner::Vm& VmAt(const planner::Cluster& c, int vm) {
+  return c.vms[static_cast<std::size_t>(vm)];
+}
+
+// "used/max" as the GPU's mode counts it: instances of the carved type, the whole GPU for
+// passthrough, a plain count where sizes differ (mixed-size, MIG).
+std::string UsedText(const planner::Gpu& g) {
+  switch (g.mode) {
+    case GpuMode::kEqualSize:
+      if (g.carved == nullptr) return StrCat(g.instances.size());
+      return StrCat(g.instances.size(), "/", g.carved->max_instances);
+    case GpuMode::kPassthrough:
+      return g.passthrough_vm >= 0 ? "1/1" : "0/1";
+    case GpuMode::kUnconfigured:
+    case GpuMode::kMixedSize:
+    case GpuMode::kMig:
+      break;
+  }
+  return StrCat(g.instances.size());
+}
+
+std::vector<std::string> VmsOn(const planner::Cluster& c, const planner::Gpu& g) {
+  std::vector<std::string> names;
+  if (g.passthrough_vm >= 0) names.push_back(VmAt(c, g.passthrough_vm).name);
+  for (const planner::Instance& i : g.instances) names.push_back(VmAt(c, i.vm).name);
+  return names;
+}
+
+json GpuJson(const planner::Cluster& c, const planner::Gpu& g) {
+  json instances = json::array();
+  for (const planner::Instance& i : g.instances) {
+    json inst = {{"vm", VmAt(c, i.vm).name}, {"type", i.type->name}};
+    if (i.placement >= 0) inst["placement"] = i.placement;
+    instances.push_back(std::move(inst));
+  }
+  json j = {{"id", g.id},
+            {"board", g.board->prefix},
+            {"mode", planner::GpuModeName(g.mode)},
+            {"carved", g.carved != nullptr ? json(g.carved->name) : json(nullptr)},
+            {"instances", std::move(instances)},
+            {"framebuffer_used_mib", planner::UsedFramebufferMib(g)},
+            {"framebuffer_mib", g.board->framebuffer_mib}};
+  if (g.mode == GpuMode::kEqualSize && g.carved != nullptr) {
+    j["max_instances"] = g.carved->max_instances;
+  }
+  if (g.mode == GpuMode::kPassthrough) {
+    j["passthrough_vm"] =
+        g.passthrough_vm >= 0 ? json(VmAt(c, g.passthrough_vm).name) : json(nullptr);
+  }
+  return j;
+}
+
+json ResultJson(const PlanCommandOptions& o, planner::Policy policy, const planner::PlanResult& r) {
+  const planner::Cluster& c = r.cluster;
+  int gpus = 0;
+  json hosts = json::array();
+  for (const planner::Host& h : c.hosts) {
+    json host_gpus = json::array();
+    for (const planner::Gpu& g : h.gpus) host_gpus.push_back(GpuJson(c, g));
+    gpus += static_cast<int>(h.gpus.size());
+    hosts.push_back(
+        {{"name", h.name}, {"state", planner::HostStateName(h.state)}, {"gpus", host_gpus}});
+  }
+  json placed = json::array();
+  for (const planner::Assignment& a : r.placed) {
+    const planner::Host& h = c.hosts[static_cast<std::size_t>(a.host)];
+    std::vector<std::string> ids, types;
+    for (int g : a.gpus) ids.push_back(h.gpus[static_cast<std::size_t>(g)].id);
+    for (const core::VgpuType* t : a.types) types.push_back(t != nullptr ? t->name : "passthrough");
+    placed.push_back(
+        {{"vm", VmAt(c, a.vm).name}, {"host", h.name}, {"gpus", ids}, {"types", types}});
+  }
+  json rejected = json::array();
+  for (const planner::Rejection& x : r.rejected) {
+    rejected.push_back({{"vm", VmAt(c, x.vm).name}, {"reason", x.reason}});
+  }
+  json bounds = json::array();
+  for (const planner::BoardBound& b : r.bounds) {
+    bounds.push_back({{"board", b.board},
+                      {"gpus_needed", b.gpus_needed},
+                      {"gpus_used", b.gpus_used},
+                      {"gap", b.gpus_used - b.gpus_needed}});
+  }
+  json stranded = json::array();
+  for (const planner::Stranded& s : r.stranded) {
+    const planner::Host& h = c.hosts[static_cast<std::size_t>(s.host)];
+    const planner::Gpu& g = h.gpus[static_cast<std::size_t>(s.gpu)];
+    stranded.push_back({{"host", h.name},
+                        {"gpu", g.id},
+                        {"carved", g.carved != nullptr ? json(g.carved->name) : json(nullptr)},
+                        {"free_instances", s.free_instances},
+                        {"stranded_mib", s.stranded_mib}});
+  }
+  return {{"cluster", o.cluster},
+          {"demand", o.demand ? json(*o.demand) : json(nullptr)},
+          {"policy", planner::PolicyName(policy)},
+          {"from_scratch", o.from_scratch},
+          {"summary",
+           {{"vms", r.placed.size() + r.rejected.size()},
+            {"placed", r.placed.size()},
+            {"rejected", r.rejected.size()},
+            {"gpus_used", r.gpus_used},
+            {"gpus", gpus},
+            {"hosts_used", r.hosts_used},
+            {"hosts", c.hosts.size()}}},
+          {"hosts", std::move(hosts)},
+          {"placed", std::move(placed)},
+          {"rejected", std::move(rejected)},
+          {"bounds", std::move(bounds)},
+          {"stranded", std::move(stranded)},
+          {"free_by_type", r.free_by_type}};
+}
+
+void PrintTable(const json& doc, const planner::PlanResult& r, std::ostream& out) {
+  const planner::Cluster& c = r.cluster;
+  const json& sum = doc["summary"];
+  out << "Plan for " << (doc["demand"].is_null() ? "no demand" : doc["demand"].get<std::string>())
+      << " on " << doc["cluster"].get<std::string>() << " (policy "
+      << doc["policy"].get<std::string>()
+      << (doc["from_scratch"].get<bool>() ? ", from scratch" : "") << ")\n\n";
+
+  Table gpus({"HOST", "STATE", "GPU", "BOARD", "MODE", "CARVED", "USED", "FRAMEBUFFER", "VMS"});
+  for (const planner::Host& h : c.hosts) {
+    bool first = true;
+    for (const planner::Gpu& g : h.gpus) {
+      std::vector<std::string> vms = VmsOn(c, g);
+      gpus.AddRow({first ? h.name : "", first ? std::string(planner::HostStateName(h.state)) : "",
+                   g.id, g.board->prefix, std::string(planner::GpuModeName(g.mode)),
+                   g.carved != nullptr ? g.carved->name : "-", UsedText(g),
+                   StrCat(FormatMib(planner::UsedFramebufferMib(g)), " / ",
+                          FormatMib(g.board->framebuffer_mib)),
+                   vms.empty() ? "-" : StrJoin(vms, ", ")});
+      first = false;
+    }
+    if (h.gpus.empty()) {
+      gpus.AddRow({h.name, std::string(planner::HostStateName(h.state)), "-", "-", "-", "-", "-",
+                   "-", "-"});
+    }
+  }
+  gpus.Print(out);
+
+  out << "\nPlaced " << sum["placed"].get<int>() << " of " << sum["vms"].get<int>()
+      << " VMs. GPUs in use: " << r.gpus_used << " of " << sum["gpus"].get<int>()
+      << "; hosts in use: " << r.hosts_used << " of " << c.hosts.size() << ".\n";
+
+  if (!r.rejected.empty()) {
+    out << "\nRejected (" << r.rejected.size() << "):\n";
+    Table t({"VM", "REASON"});
+    for (const json& x : doc["rejected"]) t.AddRow({x["vm"], x["reason"]});
+    t.Print(out);
+  }
+
+  if (!r.bounds.empty()) {
+    out << "\nLower bound: the fewest GPUs any plan needs for these VMs (equal-size: the sum over\n"
+           "types of ceil(VMs / instances per GPU), one type per GPU); gap = used - bound.\n";
+    Table t({"BOARD", "BOUND", "USED", "GAP"});
+    for (const json& b : doc["bounds"]) {
+      t.AddRow({b["board"], StrCat(b["gpus_needed"].get<int>()), StrCat(b["gpus_used"].get<int>()),
+                StrCat(b["gap"].get<int>())});
+    }
+    t.Print(out);
+  }
+
+  if (!r.stranded.empty()) {
+    out << "\nStranded: framebuffer of a carved GPU that only its own type can use (free\n"
+           "instances) or that no instance can use; other types cannot have it until it is "
+           "empty.\n";
+    Table t({"HOST", "GPU", "CARVED", "FREE", "STRANDED"});
+    for (const json& s : doc["stranded"]) {
+      t.AddRow({s["host"], s["gpu"], s["carved"].is_null() ? "-" : s["carved"].get<std::string>(),
+                StrCat(s["free_instances"].get<int>()), FormatMib(s["stranded_mib"].get<int>())});
+    }
+    t.Print(out);
+  }
+
+  if (!r.free_by_type.empty()) {
+    out << "\nFree instances per carved type:\n";
+    Table t({"TYPE", "FREE"});
+    for (const auto& [type, n] : r.free_by_type) t.AddRow({type, StrCat(n)});
+    t.Print(out);
+  }
+}
+
+}  // namespace
+
+absl::Status RunPlan(Context& ctx, const PlanCommandOptions& o, std::ostream& out) {
+  if (o.cluster.empty()) {
+    return absl::InvalidArgumentError(
+        "--cluster: required (the cluster file, see docs/planning.md)");
+  }
+  absl::StatusOr<planner::Policy> policy = ParsePolicy(o.policy);
+  if (!policy.ok()) return policy.status();
+
+  absl::StatusOr<std::string> text = ReadInput(ctx, "--cluster", o.cluster);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<planner::Cluster> cluster =
+      planner::ParseClusterYaml(*text, o.cluster, *ctx.catalog);
+  if (!cluster.ok()) return cluster.status();
+  // The file may describe a state that each GPU allows but the cluster does not (more seats
+  // used than held, anti-affinity broken, MIG slices overlapping): planning on it would mislead.
+  if (std::vector<std::string> broken = planner::Violations(*cluster); !broken.empty()) {
+    return absl::InvalidArgumentError(
+        StrCat(o.cluster, ": the current state breaks a planner rule: ", broken.front(),
+               broken.size() > 1 ? StrCat(" (and ", broken.size() - 1, " more)") : ""));
+  }
+  std::vector<int> demand;
+  if (o.demand) {
+    absl::StatusOr<std::string> demand_text = ReadInput(ctx, "--demand", *o.demand);
+    if (!demand_text.ok()) return demand_text.status();
+    absl::StatusOr<std::vector<int>> added =
+        planner::AppendDemandYaml(*demand_text, *o.demand, *ctx.catalog, *cluster);
+    if (!added.ok()) return added.status();
+    demand = *std::move(added);
+  }
+
+  planner::PlanOptions options;
+  options.place.policy = *policy;
+  options.from_scratch = o.from_scratch;
+  const planner::PlanResult result = planner::Plan(*cluster, demand, options);
+  if (std::vector<std::string> broken = planner::Violations(result.cluster); !broken.empty()) {
+    return absl::InternalError(
+        StrCat("the plan breaks a planner rule (a bug; please report it): ", broken.front()));
+  }
+  ctx.exit_code = result.rejected.empty() ? 0 : 1;
+  const json doc = ResultJson(o, *policy, result);
+  if (WriteStructured(ctx.format, doc, out)) return absl::OkStatus();
+  PrintTable(doc, result, out);
+  return absl::OkStatus();
+}
+
+}  // namespace gpufleet::cli
