@@ -188,11 +188,15 @@ void PrintTable(const json& doc, const planner::PlanResult& r, std::ostream& out
 
   if (!r.bounds.empty()) {
     out << "\nLower bound: the fewest GPUs any plan needs for these VMs (equal-size: the sum over\n"
-           "types of ceil(VMs / instances per GPU), one type per GPU); gap = used - bound.\n";
+           "types of ceil(VMs / instances per GPU), one type per GPU), counting rejected VMs too;\n"
+           "gap = used - bound.\n";
     Table t({"BOARD", "BOUND", "USED", "GAP"});
     for (const json& b : doc["bounds"]) {
+      const int gap = b["gap"].get<int>();
+      // A negative gap means the demand needs more GPUs of the board than the plan could use:
+      // the cluster is short, which is what the operator must read.
       t.AddRow({b["board"], StrCat(b["gpus_needed"].get<int>()), StrCat(b["gpus_used"].get<int>()),
-                StrCat(b["gap"].get<int>())});
+                gap >= 0 ? StrCat(gap) : StrCat("short of ", -gap, " GPU", gap == -1 ? "" : "s")});
     }
     t.Print(out);
   }

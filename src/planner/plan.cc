@@ -68,9 +68,9 @@ PlanResult Plan(const Cluster& input, const std::vector<int>& demand, const Plan
   std::sort(result.rejected.begin(), result.rejected.end(),
             [](const Rejection& a, const Rejection& b) { return a.vm < b.vm; });
 
-  std::vector<int> placed_vms;
-  for (const auto& [vm, loc] : Locate(c)) placed_vms.push_back(vm);
-  result.bounds = LowerBounds(c, placed_vms);
+  std::set<int> counted(todo.begin(), todo.end());
+  for (const auto& [vm, loc] : Locate(c)) counted.insert(vm);
+  result.bounds = LowerBounds(c, std::vector<int>(counted.begin(), counted.end()));
   std::map<std::string, int> used_by_board;
   for (std::size_t h = 0; h < c.hosts.size(); ++h) {
     bool host_used = false;
@@ -110,7 +110,22 @@ std::vector<BoardBound> LowerBounds(const Cluster& cluster, const std::vector<in
   for (int vm_index : vms) {
     const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
     auto loc = where.find(vm_index);
-    if (loc == where.end()) continue;
+    if (loc == where.end()) {
+      if (vm.need.type != nullptr && !vm.need.passthrough) {
+        const core::Board* board = core::Catalog::Embedded().FindBoard(vm.need.type->board_prefix);
+        if (cluster.catalog != nullptr)
+          board = cluster.catalog->FindBoard(vm.need.type->board_prefix);
+        if (board == nullptr) continue;
+        Tally& t = by_board[board->prefix];
+        t.board = board;
+        t.types[vm.need.type] += vm.vgpus;
+        if (vm.need.type->mig_backed) {
+          t.mig_compute += vm.vgpus * vm.need.type->mig_slices.value_or(0);
+          t.mig_memory += vm.vgpus * MigMemorySpan(*board, *vm.need.type);
+        }
+      }
+      continue;
+    }
     const Host& host = cluster.hosts[static_cast<std::size_t>(loc->second.host)];
     for (int g : loc->second.gpus) {
       const Gpu& gpu = host.gpus[static_cast<std::size_t>(g)];
@@ -129,7 +144,6 @@ std::vector<BoardBound> LowerBounds(const Cluster& cluster, const std::vector<in
         ++t.types[i.type];
       }
     }
-    (void)vm;
   }
   std::vector<BoardBound> out;
   for (const auto& [prefix, t] : by_board) {
@@ -169,7 +183,8 @@ std::vector<std::string> Violations(const Cluster& cluster) {
           out.push_back(StrCat(where, ": ", i.type->name, " on a ", gpu.board->prefix));
         }
         if (!on_gpu.insert(i.vm).second) {
-          out.push_back(StrCat(where, ": VM #", i.vm, " has two vGPUs on one GPU"));
+          out.push_back(StrCat(where, ": ", cluster.vms[static_cast<std::size_t>(i.vm)].name,
+                               " has two vGPUs on one GPU"));
         }
         ++count[i.type];
         compute += i.type->mig_slices.value_or(0);
@@ -255,6 +270,30 @@ std::vector<std::string> Violations(const Cluster& cluster) {
     if (host.cpus && cpus > *host.cpus) out.push_back(StrCat(host.name, ": CPUs over capacity"));
     if (host.memory_gib && memory > *host.memory_gib) {
       out.push_back(StrCat(host.name, ": memory over capacity"));
+    }
+  }
+  // License seats: one per placed VM, in the VM's edition (or its type's series' edition).
+  const core::Catalog& catalog = cluster.catalog ? *cluster.catalog : core::Catalog::Embedded();
+  std::map<std::string, int> seats;
+  for (const auto& [vm, loc] : Locate(cluster)) {
+    const Vm& v = cluster.vms[static_cast<std::size_t>(vm)];
+    std::string edition = v.license;
+    if (edition.empty()) {
+      const Gpu& gpu = cluster.hosts[static_cast<std::size_t>(loc.host)]
+                           .gpus[static_cast<std::size_t>(loc.gpus.front())];
+      const core::VgpuType* type = nullptr;
+      for (const Instance& i : gpu.instances) {
+        if (i.vm == vm) type = i.type;
+      }
+      const core::Edition* e = type ? catalog.EditionForSeries(type->series) : nullptr;
+      edition = e ? e->id : "vWS";
+    }
+    ++seats[edition];
+  }
+  for (const auto& [edition, limit] : cluster.license_seats) {
+    if (seats[edition] > limit) {
+      out.push_back(
+          StrCat(seats[edition], " VMs use ", edition, " licenses; only ", limit, " seats"));
     }
   }
   for (const auto& [vm, hosts] : vm_hosts) {

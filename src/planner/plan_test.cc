@@ -136,7 +136,17 @@ TEST(PlanTest, SeedDemandDedicatesGpusPerTypeAndMeetsTheBound) {
   EXPECT_EQ(r.bounds[0].gpus_needed, 3);
   EXPECT_EQ(r.bounds[0].gpus_used, 3);
   EXPECT_EQ(r.free_by_type["P40-8Q"], 2);
-  // One more 3Q VM has nowhere to go although 16 GB sit free on the 8Q GPU.
+  // One more 3Q VM has nowhere to go although 16 GB sit free on the 8Q GPU; the bound of a
+  // demand that includes it says a fourth GPU is needed.
+  {
+    Cluster more = Seed();
+    std::vector<int> d = AddMany(more, "light-", "P40-3Q", 9);
+    for (int vm : AddMany(more, "model-", "P40-8Q", 4)) d.push_back(vm);
+    PlanResult over = Plan(more, d);
+    ASSERT_EQ(over.rejected.size(), 1u);
+    EXPECT_EQ(over.bounds[0].gpus_needed, 4);
+    EXPECT_EQ(over.bounds[0].gpus_used, 3);
+  }
   int extra = AddVm(r.cluster, "light-9", "P40-3Q");
   Decision d = Place(r.cluster, extra);
   EXPECT_FALSE(d.assignment);
@@ -198,8 +208,19 @@ TEST(PlanPropertyTest, RandomClustersNeverViolateConstraints) {
     PlanResult r = Plan(c, demand, {{policy, {}}, false});
     EXPECT_THAT(Violations(r.cluster), IsEmpty()) << "seed " << seed;
     EXPECT_EQ(r.placed.size() + r.rejected.size(), demand.size()) << "seed " << seed;
-    for (const BoardBound& b : r.bounds) {
-      EXPECT_GE(b.gpus_used, b.gpus_needed) << "seed " << seed << " board " << b.board;
+    // The plan's GPUs never beat the bound of what it placed (the reported bound also counts
+    // rejected VMs, which the plan could not place).
+    std::vector<int> placed;
+    for (const Assignment& a : r.placed) placed.push_back(a.vm);
+    for (const BoardBound& b : LowerBounds(r.cluster, placed)) {
+      int used = 0;
+      for (const BoardBound& rb : r.bounds) {
+        if (rb.board == b.board) used = rb.gpus_used;
+      }
+      EXPECT_GE(used, b.gpus_needed) << "seed " << seed << " board " << b.board;
+    }
+    if (r.rejected.empty()) {
+      for (const BoardBound& b : r.bounds) EXPECT_GE(b.gpus_used, b.gpus_needed);
     }
     PlanResult again = Plan(c, demand, {{policy, {}}, false});
     ASSERT_EQ(again.placed.size(), r.placed.size()) << "seed " << seed;

@@ -70,7 +70,9 @@ struct Stranded {
   int host = -1;
   int gpu = -1;
   int free_instances = 0;  // of the carved type
-  int stranded_mib = 0;    // framebuffer not covered by used + free instances
+  // Framebuffer that other types cannot have while the GPU keeps its carving: the free instances'
+  // framebuffer plus what no instance of the carved type can ever use.
+  int stranded_mib = 0;
 };
 
 struct PlanOptions {
@@ -102,6 +104,8 @@ struct PlanResult {
 [[nodiscard]] PlanResult Plan(const Cluster& cluster, const std::vector<int>& demand,
                               const PlanOptions& options = {});
 
+// Bounds for the given VMs: placed VMs count with the types they run; unplaced VMs that name an
+// exact type (or pass-through on one board) count too, so a rejected demand shows its true need.
 [[nodiscard]] std::vector<BoardBound> LowerBounds(const Cluster& cluster,
                                                   const std::vector<int>& vms);
 
