@@ -13,6 +13,7 @@
 #include "cli/compat_command.h"
 #include "cli/context.h"
 #include "cli/plan_command.h"
+#include "cli/plan_ops_command.h"
 #include "cli/version_command.h"
 #include "common/strings.h"
 
@@ -263,6 +264,50 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
     if (plan->get_subcommands().empty())
       run = [&](Context& ctx) { return RunPlan(ctx, plan_opts, out); };
   });
+  // The operations on an existing cluster; --cluster and --policy are the plan command's own and
+  // may be given before or after the subcommand.
+  PlanOpsOptions ops;
+  auto with_plan_flags = [&](absl::Status (*fn)(Context&, const PlanOpsOptions&, std::ostream&)) {
+    run = [&, fn](Context& ctx) {
+      ops.cluster = plan_opts.cluster;
+      ops.policy = plan_opts.policy;
+      return fn(ctx, ops, out);
+    };
+  };
+  CLI::App* evacuate = plan->add_subcommand(
+      "evacuate", "Live migrations that empty a host for maintenance, each compatibility-checked");
+  evacuate->add_option("--host", ops.host, "The host to empty")->type_name("HOST");
+  evacuate
+      ->add_option("--stun-budget", ops.stun_budget, "Refuse moves estimated to stun a VM longer")
+      ->type_name("SECONDS");
+  evacuate->footer(
+      "\nExample:\n  gpufleet plan evacuate --cluster examples/seed/cluster.yaml --host r730-1\n\n"
+      "Stun times are estimated from NVIDIA's published vSphere figures (about 2 s per GB up to 39 "
+      "s "
+      "for 32 GB on\n10 GbE), scaled by the hosts' link_gbps; the whole profile is assumed in "
+      "use.\n"
+      "Exit code 1 when a VM cannot move.");
+  evacuate->callback([&] { with_plan_flags(RunEvacuate); });
+  CLI::App* ha = plan->add_subcommand(
+      "ha", "N+1 check: can every single host fail and its vGPU VMs restart elsewhere?");
+  ha->footer(
+      "\nExample:\n  gpufleet plan ha --cluster examples/seed/cluster.yaml\n\n"
+      "Exit code 1 when some failure leaves VMs without a GPU; the report says how many "
+      "instances of\neach type to keep spare, and on which hosts.");
+  ha->callback([&] { with_plan_flags(RunHa); });
+  CLI::App* defrag = plan->add_subcommand(
+      "defrag", "The fewest migrations and re-carvings that make room for N instances of a type");
+  defrag->add_option("--type", ops.target, "The vGPU type to make room for (any spelling)")
+      ->type_name("TYPE");
+  defrag->add_option("--count", ops.count, "How many instances")
+      ->type_name("N")
+      ->capture_default_str();
+  defrag->add_option("--stun-budget", ops.stun_budget, "Refuse moves estimated to stun a VM longer")
+      ->type_name("SECONDS");
+  defrag->footer(
+      "\nExample:\n  gpufleet plan defrag --cluster cluster.yaml --type P40-24Q --count 1\n\n"
+      "Exit code 1 when the room cannot be made.");
+  defrag->callback([&] { with_plan_flags(RunDefrag); });
 
   app.add_subcommand("version", "Print gpufleet's version and the catalog it uses")->callback([&] {
     run = [&](Context& ctx) { return RunVersion(ctx, catalog_path.has_value(), out); };

@@ -107,11 +107,38 @@ const Case kCases[] = {
      2},
     {"plan_malformed_yaml", {"plan", "--cluster", "/plan/malformed.yaml"}, 2},
     {"plan_missing_file", {"plan", "--cluster", "/nowhere/cluster.yaml"}, 2},
+    {"plan_ha_seed_running", {"plan", "ha", "--cluster", "examples/seed/running.yaml"}, 1},
+    {"plan_ha_seed_running_json",
+     {"plan", "ha", "--cluster", "examples/seed/running.yaml", "-o", "json"},
+     1},
+    {"plan_ha_seed_empty", {"plan", "--cluster", "examples/seed/cluster.yaml", "ha"}, 0},
+    {"plan_evacuate_stuck",
+     {"plan", "evacuate", "--cluster", "examples/seed/running.yaml", "--host", "r730-1"},
+     1},
+    {"plan_evacuate_ok",
+     {"plan", "evacuate", "--cluster", "/plan/half.yaml", "--host", "r730-1", "--stun-budget",
+      "30"},
+     0},
+    {"plan_evacuate_unknown_host",
+     {"plan", "evacuate", "--cluster", "examples/seed/running.yaml", "--host", "r730-4"},
+     2},
+    {"plan_evacuate_no_host", {"plan", "evacuate", "--cluster", "examples/seed/running.yaml"}, 2},
+    {"plan_defrag_impossible",
+     {"plan", "defrag", "--cluster", "examples/seed/running.yaml", "--type", "P40-8Q", "--count",
+      "3"},
+     1},
+    {"plan_defrag_ok",
+     {"plan", "defrag", "--cluster", "/plan/half.yaml", "--type", "grid_p40-24q"},
+     0},
+    {"plan_defrag_bad_type",
+     {"plan", "defrag", "--cluster", "examples/seed/running.yaml", "--type", "P40-9Q"},
+     2},
 };
 
 // The files the plan cases read: the shipped examples, and broken variants.
 void AddPlanFiles(os::MemoryFileSystem& fs) {
-  for (const char* name : {"examples/seed/cluster.yaml", "examples/seed/demand.yaml"}) {
+  for (const char* name :
+       {"examples/seed/cluster.yaml", "examples/seed/demand.yaml", "examples/seed/running.yaml"}) {
     std::ifstream in(StrCat(GPUFLEET_SOURCE_DIR, "/", name), std::ios::binary);
     std::stringstream text;
     text << in.rdbuf();
@@ -142,6 +169,18 @@ void AddPlanFiles(os::MemoryFileSystem& fs) {
              "  - name: \"light-{n}\"\n"
              "    type: P40-3Q\n"
              "    cuont: 12\n");
+  // Two P40s with one 8Q VM each and a third, empty: r730-1 can be emptied, and a 24Q fits after
+  // one move.
+  fs.AddFile(
+      "/plan/half.yaml",
+      "hosts:\n"
+      "  - {name: r730-1, vgpu_manager: 525.105.14, gpus: [{id: g0, board: P40, carved: P40-8Q,"
+      " instances: [{vm: a}]}]}\n"
+      "  - {name: r730-2, vgpu_manager: 525.105.14, gpus: [{id: g0, board: P40, carved: P40-8Q,"
+      " instances: [{vm: b}]}]}\n"
+      "vms:\n"
+      "  - {name: a, type: P40-8Q, guest_driver: 525.105.17}\n"
+      "  - {name: b, type: P40-8Q, guest_driver: 525.105.17}\n");
   fs.AddFile("/plan/malformed.yaml",
              "hosts:\n"
              "  - name: r730-1\n"

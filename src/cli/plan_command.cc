@@ -223,6 +223,27 @@ void PrintTable(const json& doc, const planner::PlanResult& r, std::ostream& out
 
 }  // namespace
 
+absl::StatusOr<planner::Cluster> LoadClusterFile(const Context& ctx, const std::string& path) {
+  if (path.empty()) {
+    return absl::InvalidArgumentError(
+        "--cluster: required (the cluster file, see docs/planning.md)");
+  }
+  absl::StatusOr<std::string> text = ReadInput(ctx, "--cluster", path);
+  if (!text.ok()) return text.status();
+  absl::StatusOr<planner::Cluster> cluster = planner::ParseClusterYaml(*text, path, *ctx.catalog);
+  if (!cluster.ok()) return cluster.status();
+  // The file may describe a state that each GPU allows but the cluster does not (more seats
+  // used than held, anti-affinity broken, MIG slices overlapping): planning on it would mislead.
+  if (std::vector<std::string> broken = planner::Violations(*cluster); !broken.empty()) {
+    return absl::InvalidArgumentError(
+        StrCat(path, ": the current state breaks a planner rule: ", broken.front(),
+               broken.size() > 1 ? StrCat(" (and ", broken.size() - 1, " more)") : ""));
+  }
+  return cluster;
+}
+
+absl::StatusOr<planner::Policy> ParsePolicyFlag(std::string_view text) { return ParsePolicy(text); }
+
 absl::Status RunPlan(Context& ctx, const PlanCommandOptions& o, std::ostream& out) {
   if (o.cluster.empty()) {
     return absl::InvalidArgumentError(
@@ -231,18 +252,8 @@ absl::Status RunPlan(Context& ctx, const PlanCommandOptions& o, std::ostream& ou
   absl::StatusOr<planner::Policy> policy = ParsePolicy(o.policy);
   if (!policy.ok()) return policy.status();
 
-  absl::StatusOr<std::string> text = ReadInput(ctx, "--cluster", o.cluster);
-  if (!text.ok()) return text.status();
-  absl::StatusOr<planner::Cluster> cluster =
-      planner::ParseClusterYaml(*text, o.cluster, *ctx.catalog);
+  absl::StatusOr<planner::Cluster> cluster = LoadClusterFile(ctx, o.cluster);
   if (!cluster.ok()) return cluster.status();
-  // The file may describe a state that each GPU allows but the cluster does not (more seats
-  // used than held, anti-affinity broken, MIG slices overlapping): planning on it would mislead.
-  if (std::vector<std::string> broken = planner::Violations(*cluster); !broken.empty()) {
-    return absl::InvalidArgumentError(
-        StrCat(o.cluster, ": the current state breaks a planner rule: ", broken.front(),
-               broken.size() > 1 ? StrCat(" (and ", broken.size() - 1, " more)") : ""));
-  }
   std::vector<int> demand;
   if (o.demand) {
     absl::StatusOr<std::string> demand_text = ReadInput(ctx, "--demand", *o.demand);

@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "cli/context.h"
+#include "planner/planner.h"
 
 namespace gpufleet::cli {
 
@@ -27,6 +28,12 @@ struct PlanCommandOptions {
 // VM could not be placed. Returns InvalidArgument/NotFound for bad flags or files (each file error
 // names the file, line, column and field).
 absl::Status RunPlan(Context& ctx, const PlanCommandOptions& options, std::ostream& out);
+
+// Shared by the plan subcommands: reads and decodes a cluster file through ctx.fs and refuses a
+// state that already breaks a planner rule. Errors name the flag or the file position.
+absl::StatusOr<planner::Cluster> LoadClusterFile(const Context& ctx, const std::string& path);
+// "fragmentation" (or "fragmentation-aware"), "spread", "consolidate"; errors name --policy.
+absl::StatusOr<planner::Policy> ParsePolicyFlag(std::string_view text);
 
 }  // namespace gpufleet::cli
 

@@ -65,8 +65,8 @@ HaResult CheckHa(const Cluster& cluster, const PlaceOptions& options) {
     if (!failure.cannot_restart.empty()) result.n_plus_one = false;
     result.failures.push_back(std::move(failure));
   }
-  // Where spare capacity for a type can be kept: hosts with a GPU of its board that is empty or
-  // carved for it, most spare first.
+  // Where spare capacity for a type can be kept: hosts with an empty GPU of its board (it can be
+  // carved for the type and left free), most empty GPUs first.
   const core::Catalog& catalog = cluster.catalog ? *cluster.catalog : core::Catalog::Embedded();
   for (const auto& [type_name, n] : worst) {
     Reservation r{type_name, n, {}};
@@ -74,13 +74,13 @@ HaResult CheckHa(const Cluster& cluster, const PlaceOptions& options) {
     std::vector<std::pair<int, std::string>> spare;
     for (const Host& host : cluster.hosts) {
       if (host.state != HostState::kReady || type == nullptr) continue;
-      int free = 0;
+      int empty = 0;
       for (const Gpu& gpu : host.gpus) {
-        if (gpu.board && EqualsIgnoreCase(gpu.board->prefix, type->board_prefix)) {
-          free += FreeCount(gpu, *type, {});
-        }
+        const bool free =
+            gpu.instances.empty() && gpu.passthrough_vm < 0 && gpu.mode != GpuMode::kPassthrough;
+        if (free && gpu.board && EqualsIgnoreCase(gpu.board->prefix, type->board_prefix)) ++empty;
       }
-      if (free > 0) spare.emplace_back(-free, host.name);
+      if (empty > 0) spare.emplace_back(-empty, host.name);
     }
     std::sort(spare.begin(), spare.end());
     for (std::size_t i = 0; i < spare.size() && i < 5; ++i) r.hosts.push_back(spare[i].second);

@@ -206,7 +206,7 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
     offered += host_offered;
     if (host_offered == 0) continue;
     if (host.state != HostState::kReady) {
-      host_reasons.Add(StrCat("in ", HostStateName(host.state)));
+      host_reasons.Add(host.state == HostState::kMaintenance ? "in maintenance" : "down");
       continue;
     }
     bool labels_ok = true;
@@ -231,7 +231,7 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
     std::vector<Candidate> cands;
     for (std::size_t g = 0; g < host.gpus.size(); ++g) {
       const Gpu& gpu = host.gpus[g];
-      if (gpu.board == nullptr) continue;
+      if (gpu.board == nullptr || gpu.held) continue;  // held: being emptied by the caller
       if (vm.need.passthrough) {
         if (!vm.need.boards.empty() && std::find(vm.need.boards.begin(), vm.need.boards.end(),
                                                  gpu.board) == vm.need.boards.end()) {
@@ -341,7 +341,9 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
     return Decision{std::move(best), StrCat(vm.name, " -> ", host.name, " ", StrJoin(where, ", "),
                                             " (", PolicyName(options_.policy), ")")};
   }
-  std::string why = StrCat("no place for ", vm.name, " (", what, ")");
+  // The VM's name is not part of the reason: callers list VMs beside reasons, and identical
+  // reasons of many VMs can then be grouped.
+  std::string why = StrCat("no place for ", what);
   if (offered == 0) {
     StrAppend(&why, ": no GPU in the cluster can offer it");
   } else {

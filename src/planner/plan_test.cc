@@ -72,7 +72,7 @@ TEST(PlaceTest, RejectionNamesTheBindingConstraint) {
   int big = AddVm(c, "big", "P40-8Q");
   Decision d = Place(c, big);
   ASSERT_FALSE(d.assignment);
-  EXPECT_THAT(d.explanation, HasSubstr("no place for big (P40-8Q)"));
+  EXPECT_THAT(d.explanation, HasSubstr("no place for P40-8Q:"));
   EXPECT_THAT(d.explanation, HasSubstr("2 GPUs: carved for P40-3Q (equal-size: one type per GPU)"));
   EXPECT_THAT(d.explanation, HasSubstr("1 host: in maintenance"));
 }

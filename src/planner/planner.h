@@ -158,7 +158,7 @@ struct HostFailure {
 struct Reservation {
   std::string type;
   int instances = 0;
-  std::vector<std::string> hosts;  // where spare capacity for it can be kept
+  std::vector<std::string> hosts;  // hosts with an empty GPU of the type's board, to keep spare
 };
 
 struct HaResult {
