@@ -136,8 +136,10 @@ struct Candidate {
 
 }  // namespace
 
-Placer::Placer(const Cluster& cluster, const PlaceOptions& options)
-    : catalog_(cluster.catalog ? cluster.catalog : &core::Catalog::Embedded()), options_(options) {
+Placer::Placer(const Cluster& cluster, const PlaceOptions& options, bool use_index)
+    : catalog_(cluster.catalog ? cluster.catalog : &core::Catalog::Embedded()),
+      options_(options),
+      use_index_(use_index) {
   hosts_.resize(cluster.hosts.size());
   for (const auto& [vm_index, loc] : Locate(cluster)) {
     const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
@@ -154,6 +156,103 @@ Placer::Placer(const Cluster& cluster, const PlaceOptions& options)
     }
     ++seats_used_[EditionOf(vm, type)];
   }
+  if (use_index_) {
+    for (std::size_t h = 0; h < cluster.hosts.size(); ++h)
+      IndexHost(cluster, static_cast<int>(h), true);
+  }
+}
+
+void Placer::IndexHost(const Cluster& cluster, int host, bool add) {
+  const Host& h = cluster.hosts[static_cast<std::size_t>(host)];
+  for (std::size_t g = 0; g < h.gpus.size(); ++g) IndexGpu(cluster, host, static_cast<int>(g), add);
+}
+
+void Placer::IndexGpu(const Cluster& cluster, int host, int gpu_index, bool add) {
+  const Gpu& gpu =
+      cluster.hosts[static_cast<std::size_t>(host)].gpus[static_cast<std::size_t>(gpu_index)];
+  if (gpu.board == nullptr || gpu.held) return;
+  if (gpu.mode == GpuMode::kMixedSize) {
+    mixed_boards_.insert(gpu.board);  // never removed: conservative
+    return;
+  }
+  const int n = static_cast<int>(gpu.instances.size());
+  if (gpu.mode == GpuMode::kEqualSize && gpu.carved != nullptr && n > 0 &&
+      n < gpu.carved->max_instances) {
+    auto key = std::make_tuple(gpu.carved->max_instances - n, host, gpu_index);
+    add ? (void)partial_[gpu.carved].insert(key) : (void)partial_[gpu.carved].erase(key);
+  }
+  if (n == 0 && gpu.passthrough_vm < 0 && gpu.mode != GpuMode::kPassthrough) {
+    const int tier = hosts_[static_cast<std::size_t>(host)].vms > 0 ? 1 : 2;
+    auto key = std::make_tuple(tier, host, gpu_index);
+    add ? (void)empty_[gpu.board].insert(key) : (void)empty_[gpu.board].erase(key);
+  }
+}
+
+std::string Placer::HostBlocker(const Host& host, const HostUsage& usage, const Vm& vm) const {
+  if (host.state != HostState::kReady) {
+    return host.state == HostState::kMaintenance ? "in maintenance" : "down";
+  }
+  for (const auto& [k, v] : vm.host_labels) {
+    auto it = host.labels.find(k);
+    if (it == host.labels.end() || it->second != v) return "without the required labels";
+  }
+  if (!vm.anti_affinity.empty() && usage.groups.contains(vm.anti_affinity)) {
+    return StrCat("already running a VM of anti-affinity group ", vm.anti_affinity);
+  }
+  if ((host.cpus && usage.cpus + vm.cpus > *host.cpus) ||
+      (host.memory_gib && usage.memory_gib + vm.memory_gib > *host.memory_gib)) {
+    return "without enough free CPU or memory";
+  }
+  return "";
+}
+
+bool Placer::SeatsLeft(const Cluster& cluster, const std::string& edition) const {
+  auto seats = cluster.license_seats.find(edition);
+  if (seats == cluster.license_seats.end()) return true;
+  auto used = seats_used_.find(edition);
+  return (used == seats_used_.end() ? 0 : used->second) < seats->second;
+}
+
+std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index) const {
+  const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
+  const core::VgpuType* type = vm.need.type;
+  if (!use_index_ || type == nullptr || vm.vgpus != 1 || vm.need.passthrough || type->mig_backed ||
+      options_.policy != Policy::kFragmentationAware || !options_.capacity.allow_recarve) {
+    return std::nullopt;
+  }
+  if (!vm.need.boards.empty() || !SeatsLeft(cluster, EditionOf(vm, type))) return std::nullopt;
+  const core::Board* board = catalog_->FindBoard(type->board_prefix);
+  if (board == nullptr || mixed_boards_.contains(board)) return std::nullopt;
+  auto decide = [&](int h, int g) {
+    Assignment a;
+    a.vm = vm_index;
+    a.host = h;
+    a.gpus = {g};
+    a.types = {type};
+    a.fits = {Fit{GpuMode::kEqualSize, -1}};
+    const Host& host = cluster.hosts[static_cast<std::size_t>(h)];
+    return Decision{std::move(a), StrCat(vm.name, " -> ", host.name, " ",
+                                         host.gpus[static_cast<std::size_t>(g)].id, " as ",
+                                         type->name, " (", PolicyName(options_.policy), ")")};
+  };
+  auto host_ok = [&](int h) {
+    return HostBlocker(cluster.hosts[static_cast<std::size_t>(h)],
+                       hosts_[static_cast<std::size_t>(h)], vm)
+        .empty();
+  };
+  // Tier 0: fill the GPU carved for the type with the fewest free instances (best fit).
+  if (auto it = partial_.find(type); it != partial_.end()) {
+    for (const auto& [free, h, g] : it->second) {
+      if (host_ok(h)) return decide(h, g);
+    }
+  }
+  // Tiers 1 and 2: open an empty GPU, preferring hosts that already run VMs.
+  if (auto it = empty_.find(board); it != empty_.end()) {
+    for (const auto& [tier, h, g] : it->second) {
+      if (host_ok(h)) return decide(h, g);
+    }
+  }
+  return std::nullopt;  // the full scan explains the rejection
 }
 
 const MixedSizeGeometry& Placer::GeometryFor(const Cluster& cluster,
@@ -170,6 +269,7 @@ std::string Placer::EditionOf(const Vm& vm, const core::VgpuType* type) const {
 }
 
 Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
+  if (std::optional<Decision> fast = FastDecide(cluster, vm_index)) return *std::move(fast);
   const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
   const std::string what = Describe(vm.need, vm.vgpus);
   Reasons gpu_reasons, host_reasons;
@@ -205,26 +305,8 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
     }
     offered += host_offered;
     if (host_offered == 0) continue;
-    if (host.state != HostState::kReady) {
-      host_reasons.Add(host.state == HostState::kMaintenance ? "in maintenance" : "down");
-      continue;
-    }
-    bool labels_ok = true;
-    for (const auto& [k, v] : vm.host_labels) {
-      auto it = host.labels.find(k);
-      if (it == host.labels.end() || it->second != v) labels_ok = false;
-    }
-    if (!labels_ok) {
-      host_reasons.Add("without the required labels");
-      continue;
-    }
-    if (!vm.anti_affinity.empty() && usage.groups.contains(vm.anti_affinity)) {
-      host_reasons.Add(StrCat("already running a VM of anti-affinity group ", vm.anti_affinity));
-      continue;
-    }
-    if ((host.cpus && usage.cpus + vm.cpus > *host.cpus) ||
-        (host.memory_gib && usage.memory_gib + vm.memory_gib > *host.memory_gib)) {
-      host_reasons.Add("without enough free CPU or memory");
+    if (std::string blocker = HostBlocker(host, usage, vm); !blocker.empty()) {
+      host_reasons.Add(blocker);
       continue;
     }
     // Every fitting (GPU, type) of this host, scored; then the best `vgpus` distinct GPUs.
@@ -253,13 +335,10 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
       std::optional<Candidate> best_here;
       for (const core::VgpuType* type : candidates_for(gpu)) {
         const std::string edition = EditionOf(vm, type);
-        auto seats = cluster.license_seats.find(edition);
-        if (seats != cluster.license_seats.end()) {
-          auto used = seats_used_.find(edition);
-          if ((used == seats_used_.end() ? 0 : used->second) >= seats->second) {
-            gpu_reasons.Add(StrCat("all ", seats->second, " ", edition, " license seats in use"));
-            continue;
-          }
+        if (!SeatsLeft(cluster, edition)) {
+          gpu_reasons.Add(StrCat("all ", cluster.license_seats.at(edition), " ", edition,
+                                 " license seats in use"));
+          continue;
         }
         std::string why;
         std::optional<Fit> fit = FitOn(gpu, *type, geo, options_.capacity, &why);
@@ -356,14 +435,31 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
 }
 
 void Placer::Commit(Cluster& cluster, const Assignment& a) {
+  HostUsage& u = hosts_[static_cast<std::size_t>(a.host)];
+  // Out of the index before the change, back in after; a host's first VM moves its empty GPUs
+  // from tier 2 to tier 1.
+  const bool first_vm = u.vms == 0;
+  if (use_index_) {
+    if (first_vm) {
+      IndexHost(cluster, a.host, false);
+    } else {
+      for (int g : a.gpus) IndexGpu(cluster, a.host, g, false);
+    }
+  }
   Apply(cluster, a);
   const Vm& vm = cluster.vms[static_cast<std::size_t>(a.vm)];
-  HostUsage& u = hosts_[static_cast<std::size_t>(a.host)];
   u.cpus += vm.cpus;
   u.memory_gib += vm.memory_gib;
   if (!vm.anti_affinity.empty()) u.groups.insert(vm.anti_affinity);
   ++u.vms;
   ++seats_used_[EditionOf(vm, a.types.front())];
+  if (use_index_) {
+    if (first_vm) {
+      IndexHost(cluster, a.host, true);
+    } else {
+      for (int g : a.gpus) IndexGpu(cluster, a.host, g, true);
+    }
+  }
 }
 
 }  // namespace internal

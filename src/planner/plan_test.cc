@@ -3,6 +3,7 @@
 #include "common/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "planner/placer.h"
 #include "planner/planner.h"
 #include "planner/testing.h"
 
@@ -248,6 +249,48 @@ TEST(PlanPropertyTest, EqualSizeDemandHasNoGapToTheBound) {
     ASSERT_EQ(r.bounds.size(), 1u);
     EXPECT_EQ(r.bounds[0].gpus_used, r.bounds[0].gpus_needed) << "seed " << seed;
   }
+}
+
+// The indexed fast path decides exactly as the full scan does, decision after decision.
+TEST(PlacerIndexTest, FastPathMatchesTheFullScan) {
+  const std::vector<std::string> types = {"P40-3Q", "P40-8Q", "P40-24Q", "T4-4Q",      "T4-16Q",
+                                          "A16-2Q", "A16-4Q", "L40S-8Q", "A100D-2-20C"};
+  const std::vector<std::string> boards = {"P40", "T4", "A16", "L40S", "A100D"};
+  int fast_decisions = 0;
+  for (unsigned seed = 1; seed <= 40; ++seed) {
+    std::mt19937 rng(seed);
+    Cluster c;
+    const int hosts = 2 + static_cast<int>(rng() % 8);
+    for (int h = 0; h < hosts; ++h) {
+      AddHost(c, StrCat("h", h), boards[rng() % boards.size()], 1 + static_cast<int>(rng() % 4));
+      if (rng() % 6 == 0) c.hosts.back().state = HostState::kMaintenance;
+      if (rng() % 3 == 0) c.hosts.back().cpus = 16;
+    }
+    std::vector<int> vms;
+    for (int v = 0; v < 60; ++v) {
+      int vm = AddVm(c, StrCat("vm", v), types[rng() % types.size()]);
+      c.vms.back().cpus = static_cast<int>(rng() % 8);
+      if (rng() % 5 == 0) c.vms.back().anti_affinity = StrCat("g", rng() % 2);
+      vms.push_back(vm);
+    }
+    Cluster a = c, b = c;
+    internal::Placer indexed(a, {}, true), scan(b, {}, false);
+    for (int vm : vms) {
+      Decision x = indexed.Decide(a, vm);
+      Decision y = scan.Decide(b, vm);
+      ASSERT_EQ(x.assignment.has_value(), y.assignment.has_value())
+          << "seed " << seed << " vm " << vm;
+      if (!x.assignment) continue;
+      EXPECT_EQ(x.assignment->host, y.assignment->host) << "seed " << seed << " vm " << vm;
+      EXPECT_EQ(x.assignment->gpus, y.assignment->gpus) << "seed " << seed << " vm " << vm;
+      EXPECT_EQ(x.assignment->types, y.assignment->types) << "seed " << seed << " vm " << vm;
+      indexed.Commit(a, *x.assignment);
+      scan.Commit(b, *y.assignment);
+      ++fast_decisions;
+    }
+    EXPECT_THAT(Violations(a), IsEmpty());
+  }
+  EXPECT_GT(fast_decisions, 500);
 }
 
 }  // namespace
