@@ -281,11 +281,10 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
       ->add_option("--stun-budget", ops.stun_budget, "Refuse moves estimated to stun a VM longer")
       ->type_name("SECONDS");
   evacuate->footer(
-      "\nExample:\n  gpufleet plan evacuate --cluster examples/seed/cluster.yaml --host r730-1\n\n"
-      "Stun times are estimated from NVIDIA's published vSphere figures (about 2 s per GB up to 39 "
-      "s "
-      "for 32 GB on\n10 GbE), scaled by the hosts' link_gbps; the whole profile is assumed in "
-      "use.\n"
+      "\nExample:\n  gpufleet plan evacuate --cluster examples/seed/running.yaml --host r730-1\n\n"
+      "Stun times are interpolated on VMware's published vSphere 7.0 figures (about 2 s for 1 GB "
+      "up to 39 s\nfor 32 GB of used framebuffer on 10 GbE), scaled by the hosts' link_gbps; the "
+      "whole profile is\nassumed in use. "
       "Exit code 1 when a VM cannot move.");
   evacuate->callback([&] { with_plan_flags(RunEvacuate); });
   CLI::App* ha = plan->add_subcommand(
@@ -296,7 +295,7 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
       "instances of\neach type to keep spare, and on which hosts.");
   ha->callback([&] { with_plan_flags(RunHa); });
   CLI::App* defrag = plan->add_subcommand(
-      "defrag", "The fewest migrations and re-carvings that make room for N instances of a type");
+      "defrag", "Few migrations and re-carvings (greedy) that make room for N instances of a type");
   defrag->add_option("--type", ops.target, "The vGPU type to make room for (any spelling)")
       ->type_name("TYPE");
   defrag->add_option("--count", ops.count, "How many instances")

@@ -169,8 +169,7 @@ void AddPlanFiles(os::MemoryFileSystem& fs) {
              "  - name: \"light-{n}\"\n"
              "    type: P40-3Q\n"
              "    cuont: 12\n");
-  // Two P40s with one 8Q VM each and a third, empty: r730-1 can be emptied, and a 24Q fits after
-  // one move.
+  // Two P40s with one 8Q VM each: r730-1 can be emptied, and a 24Q fits after one move.
   fs.AddFile(
       "/plan/half.yaml",
       "hosts:\n"

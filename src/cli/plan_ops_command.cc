@@ -232,7 +232,8 @@ absl::Status RunDefrag(Context& ctx, const PlanOpsOptions& o, std::ostream& out)
                     {"free_after", r.free_after},      {"moves", MovesJson(c, r.moves)},
                     {"recarves", std::move(recarves)}, {"explanation", r.explanation}};
   if (WriteStructured(ctx.format, doc, out)) return absl::OkStatus();
-  out << "Make room for " << o.count << " x " << (*type)->name << "\n\n";
+  out << "Make room for " << o.count << " x " << (*type)->name << "\n";
+  if (!r.moves.empty() || !r.recarves.empty()) out << "\n";
   if (!r.moves.empty()) PrintMoves(c, r.moves, out);
   if (!r.recarves.empty()) {
     out << "\nRe-carve:\n";

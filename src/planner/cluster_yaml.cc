@@ -468,12 +468,18 @@ absl::StatusOr<Cluster> ParseClusterYaml(std::string_view text, std::string_view
                                          const core::Catalog& catalog) {
   absl::StatusOr<YamlNode> root = ParseYaml(text, file_name);
   if (!root.ok()) return root.status();
-  YamlErrors errors{std::string(file_name)};
   if (root->kind == YamlNode::Kind::kNull) {
+    YamlErrors errors{std::string(file_name)};
     errors.Fail(*root, "", "the file is empty; expected a map with a hosts list");
     return errors.status();
   }
-  YamlMap top(errors, *root, "");
+  return DecodeClusterNode(*root, file_name, catalog);
+}
+
+absl::StatusOr<Cluster> DecodeClusterNode(const YamlNode& root, std::string_view file_name,
+                                          const core::Catalog& catalog) {
+  YamlErrors errors{std::string(file_name)};
+  YamlMap top(errors, root, "");
   ClusterDecoder decoder(errors, catalog);
   // VMs first: the instances on the hosts name them.
   if (const YamlNode* vms = top.List("vms")) decoder.DecodeVms(*vms);

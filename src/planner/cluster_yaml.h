@@ -7,6 +7,7 @@
 #include "absl/status/statusor.h"
 #include "core/catalog.h"
 #include "planner/model.h"
+#include "planner/yaml_tree.h"
 
 namespace gpufleet::planner {
 
@@ -31,10 +32,19 @@ inline constexpr int kMaxDemandCount = 100'000;
 absl::StatusOr<Cluster> ParseClusterYaml(std::string_view text, std::string_view file_name,
                                          const core::Catalog& catalog);
 
+// The same, for a cluster map already parsed, e.g. embedded in a larger document (the scenario
+// files of tests/scenarios): errors name `file_name` and the positions in `root`'s document. A
+// null root reads as an empty map, which lacks the required hosts.
+absl::StatusOr<Cluster> DecodeClusterNode(const YamlNode& root, std::string_view file_name,
+                                          const core::Catalog& catalog);
+
 // A demand file: VMs to place, each with an optional `count`. Appends them to cluster.vms (not
 // placed) and returns their indexes. On error the cluster is left unchanged. Demand VM names must
 // not clash with each other or with the cluster's VMs.
 absl::StatusOr<std::vector<int>> AppendDemandYaml(std::string_view text, std::string_view file_name,
+                                                  const core::Catalog& catalog, Cluster& cluster);
+// The same, for a demand map already parsed (see DecodeClusterNode).
+absl::StatusOr<std::vector<int>> AppendDemandNode(const YamlNode& root, std::string_view file_name,
                                                   const core::Catalog& catalog, Cluster& cluster);
 
 }  // namespace gpufleet::planner

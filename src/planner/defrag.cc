@@ -12,13 +12,14 @@ const MixedSizeGeometry& Geometry(const Cluster& cluster, const core::Board& boa
   return it == cluster.mixed_size.end() ? kDefault : it->second;
 }
 
+// Instances of `target` that fit now; GPUs held for the target (re-carved by this defrag) count.
 int FreeFor(const Cluster& c, const core::VgpuType& target) {
   int free = 0;
   for (const Host& host : c.hosts) {
     if (host.state != HostState::kReady) continue;
-    for (const Gpu& gpu : host.gpus) {
-      if (gpu.held || gpu.board == nullptr ||
-          !EqualsIgnoreCase(gpu.board->prefix, target.board_prefix)) {
+    for (Gpu gpu : host.gpus) {
+      gpu.held = false;
+      if (gpu.board == nullptr || !EqualsIgnoreCase(gpu.board->prefix, target.board_prefix)) {
         continue;
       }
       if (gpu.mode == GpuMode::kEqualSize && !gpu.instances.empty() && gpu.carved != &target) {
@@ -103,28 +104,47 @@ DefragResult Defrag(const Cluster& cluster, const core::VgpuType& target, int co
     gpu.mode = target.mig_backed ? GpuMode::kMig : GpuMode::kEqualSize;
     gpu.carved = target.mig_backed ? nullptr : &target;
     work = std::move(trial);
-    Gpu& now = work.hosts[static_cast<std::size_t>(c.host)].gpus[static_cast<std::size_t>(c.gpu)];
-    now.held = false;
-    free += FreeCount(now, target, Geometry(work, *now.board));
-    now.held = true;
+    // Moved VMs may have filled GPUs that counted as free for the target: count again.
+    free = FreeFor(work, target);
     freed.emplace_back(c.host, c.gpu);
     result.recarves.push_back({c.host, c.gpu, from, &target});
-    for (Move& m : moves) result.moves.push_back(std::move(m));
+    // A VM moved twice (its new GPU was emptied later) is one move from its first host.
+    for (Move& m : moves) {
+      auto it = std::find_if(result.moves.begin(), result.moves.end(),
+                             [&](const Move& x) { return x.vm == m.vm; });
+      if (it == result.moves.end()) {
+        result.moves.push_back(std::move(m));
+      } else {
+        it->to = m.to;
+        it->stun_seconds = m.stun_seconds;
+      }
+    }
   }
   for (const auto& [h, g] : freed) {
     work.hosts[static_cast<std::size_t>(h)].gpus[static_cast<std::size_t>(g)].held = false;
   }
   result.free_after = FreeFor(work, target);
   result.satisfied = result.free_after >= count;
+  if (!result.satisfied) {
+    // A partial defragmentation moves VMs without making the room asked for: propose nothing,
+    // and say how far it could get.
+    result.moves.clear();
+    result.recarves.clear();
+    result.cluster = cluster;
+  }
   if (result.free_before >= count) {
     result.explanation =
         StrCat(result.free_before, " x ", target.name, " fit already; nothing to move");
   } else if (result.satisfied) {
-    result.explanation = StrCat(result.moves.size(), " migration(s) and ", result.recarves.size(),
-                                " re-carving(s) make room for ", count, " x ", target.name, " (",
-                                result.free_before, " fit before, ", result.free_after, " after)");
+    auto n = [](std::size_t k, std::string_view what) {
+      return StrCat(k, " ", what, k == 1 ? "" : "s");
+    };
+    result.explanation = StrCat(n(result.moves.size(), "migration"), " and ",
+                                n(result.recarves.size(), "re-carving"), " make room for ", count,
+                                " x ", target.name, " (", result.free_before, " fit before, ",
+                                result.free_after, " after)");
   } else {
-    result.explanation = StrCat("only ", result.free_after, " x ", target.name,
+    result.explanation = StrCat("no plan: at most ", result.free_after, " x ", target.name,
                                 " can be made to fit, ", count, " wanted");
     if (candidates.empty())
       StrAppend(&result.explanation, ": no ", target.board_prefix, " GPU to re-carve");

@@ -110,14 +110,23 @@ MoveOutcome MoveVm(Cluster& work, Placer& placer, int vm_index, int from_host,
   Vm pinned = original;
   pinned.need = Requirement{};
   pinned.need.type = types.empty() ? nullptr : types.front();
-  if (types.empty()) pinned.need.passthrough = true;
+  if (types.empty()) {
+    pinned.need.passthrough = true;
+    pinned.need.boards = original.need.boards;
+  }
   const Vm saved = original;
   work.vms[static_cast<std::size_t>(vm_index)] = pinned;
 
+  if (types.empty() && rules.live) {
+    work.vms[static_cast<std::size_t>(vm_index)] = saved;
+    out.reason =
+        "a pass-through GPU cannot be live-migrated; power the VM off and start it on "
+        "another host";
+    return out;
+  }
   const Host& from = work.hosts[static_cast<std::size_t>(from_host)];
   Gpu from_gpu;
   from_gpu.ecc = rules.from_ecc;
-  std::vector<std::pair<int, HostState>> excluded;
   std::vector<std::string> refusals;
   for (std::size_t attempt = 0; attempt <= work.hosts.size(); ++attempt) {
     Decision d = placer.Decide(work, vm_index);
@@ -148,10 +157,9 @@ MoveOutcome MoveVm(Cluster& work, Placer& placer, int vm_index, int from_host,
       break;
     }
     refusals.push_back(StrCat(to.name, ": ", *blocker));
-    excluded.emplace_back(d.assignment->host, to.state);
-    work.hosts[static_cast<std::size_t>(d.assignment->host)].state = HostState::kMaintenance;
+    placer.Exclude(d.assignment->host);
   }
-  for (const auto& [h, state] : excluded) work.hosts[static_cast<std::size_t>(h)].state = state;
+  placer.ClearExclusions();
   work.vms[static_cast<std::size_t>(vm_index)] = saved;
   return out;
 }

@@ -236,6 +236,7 @@ std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index)
                                          type->name, " (", PolicyName(options_.policy), ")")};
   };
   auto host_ok = [&](int h) {
+    if (excluded_.contains(h)) return false;
     return HostBlocker(cluster.hosts[static_cast<std::size_t>(h)],
                        hosts_[static_cast<std::size_t>(h)], vm)
         .empty();
@@ -291,6 +292,7 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
   std::optional<Assignment> best;
   Score best_score{};
   for (std::size_t h = 0; h < cluster.hosts.size(); ++h) {
+    if (excluded_.contains(static_cast<int>(h))) continue;
     const Host& host = cluster.hosts[h];
     const HostUsage& usage = hosts_[h];
     int host_offered = 0;

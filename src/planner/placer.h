@@ -24,6 +24,10 @@ class Placer {
   // The best assignment for cluster.vms[vm] on the cluster given at construction plus every
   // Commit since, or an explanation of why there is none.
   [[nodiscard]] Decision Decide(const Cluster& cluster, int vm) const;
+  // Hosts the caller rules out for the next decisions (a destination the compatibility engine
+  // refused); they are skipped silently, the caller explains them.
+  void Exclude(int host) { excluded_.insert(host); }
+  void ClearExclusions() { excluded_.clear(); }
   // Applies the assignment to `cluster` and updates the usage indexes.
   void Commit(Cluster& cluster, const Assignment& assignment);
 
@@ -55,6 +59,7 @@ class Placer {
   std::map<std::string, int> seats_used_;
   MixedSizeGeometry default_geometry_;
   bool use_index_ = true;
+  std::set<int> excluded_;
   // Equal-size GPUs partly filled with a type: (free instances, host, gpu).
   std::map<const core::VgpuType*, std::set<std::tuple<int, int, int>>> partial_;
   // Empty GPUs an equal-size carving may take: (tier, host, gpu); tier 1 when the host runs VMs.

@@ -190,9 +190,11 @@ struct DefragResult {
   Cluster cluster;
 };
 
-// The fewest migrations (and re-carvings) that make room for `count` instances of `target`:
-// GPUs of the target's board are emptied in order of fewest instances to move, their VMs moving to
-// other GPUs (checked like an evacuation), and re-carved for the target.
+// Migrations and re-carvings that make room for `count` instances of `target`, found greedily
+// (not guaranteed minimal): GPUs of the target's board are emptied in order of fewest instances
+// to move, their VMs moving to other GPUs (checked like an evacuation), and re-carved for the
+// target. When the room cannot be made, nothing is proposed and the explanation says how far it
+// could get.
 [[nodiscard]] DefragResult Defrag(const Cluster& cluster, const core::VgpuType& target, int count,
                                   const EvacuateOptions& options = {});
 

@@ -193,8 +193,13 @@ absl::StatusOr<std::vector<int>> AppendDemandYaml(std::string_view text, std::st
                                                   const core::Catalog& catalog, Cluster& cluster) {
   absl::StatusOr<YamlNode> root = ParseYaml(text, file_name);
   if (!root.ok()) return root.status();
+  return AppendDemandNode(*root, file_name, catalog, cluster);
+}
+
+absl::StatusOr<std::vector<int>> AppendDemandNode(const YamlNode& root, std::string_view file_name,
+                                                  const core::Catalog& catalog, Cluster& cluster) {
   YamlErrors errors{std::string(file_name)};
-  YamlMap top(errors, *root, "");
+  YamlMap top(errors, root, "");
   const YamlNode* list = top.List("vms", /*required=*/true);
   top.Finish();
   if (!errors.ok()) return errors.status();
