@@ -142,13 +142,14 @@ MoveOutcome MoveVm(Cluster& work, Placer& placer, int vm_index, int from_host,
             ? std::nullopt
             : MoveBlocker(work, saved, from, from_gpu, to, to_gpu, *types.front(), rules.live);
     if (!blocker && rules.live && rules.stun_budget_seconds) {
+      // Over budget on this link; a destination with a faster link may still be within it.
+      int fb = 0;
+      for (const core::VgpuType* t : types) fb += t->framebuffer_mib;
       const double stun =
-          EstimateStunSeconds(types.empty() ? 0 : types.front()->framebuffer_mib,
-                              std::min(from.link_gbps.value_or(10), to.link_gbps.value_or(10)));
+          EstimateStunSeconds(fb, std::min(from.link_gbps.value_or(10), to.link_gbps.value_or(10)));
       if (stun > *rules.stun_budget_seconds) {
-        out.reason = StrCat("estimated stun time ", std::lround(stun), " s exceeds the budget of ",
-                            std::lround(*rules.stun_budget_seconds), " s");
-        break;
+        blocker = StrCat("estimated stun time ", std::lround(stun), " s exceeds the budget of ",
+                         std::lround(*rules.stun_budget_seconds), " s");
       }
     }
     if (!blocker) {
