@@ -32,6 +32,12 @@ fuzz: deps
 	cmake --preset fuzz
 	cmake --build --preset fuzz
 
+# Builds the bench preset and prints the planner benchmark table (docs/performance.md).
+bench: deps
+	cmake --preset bench
+	cmake --build --preset bench --target planner_bench
+	build/bench/bench/planner_bench
+
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i
 
