@@ -48,7 +48,8 @@ TEST(JsonReaderTest, RangeAndMissing) {
   JsonReader r3(j, "row");
   (void)r3.Int("m", 0, 100);
   (void)r3.Int("count", 0, 1);
-  EXPECT_THAT(std::string(r3.Finish().message()), HasSubstr("row.count: required field is missing"));
+  EXPECT_THAT(std::string(r3.Finish().message()),
+              HasSubstr("row.count: required field is missing"));
 }
 
 TEST(JsonReaderTest, NonObjectIsAnError) {
