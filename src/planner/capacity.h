@@ -17,9 +17,8 @@ struct Fit {
 };
 
 struct CapacityOptions {
-  // Allow turning an empty GPU into mixed-size mode (needs vGPU >= 17 and board support; the
-  // caller checks the host's manager). Off by default: equal-size is what every release supports.
-  bool allow_mixed_size = false;
+  // The planner never switches a GPU into mixed-size mode itself: an operator configures it (the
+  // cluster file's `mode: mixed-size`), because it needs vGPU >= 17 and board support.
   // Allow re-carving an empty equal-size GPU to another type.
   bool allow_recarve = true;
 };
