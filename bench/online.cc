@@ -30,8 +30,11 @@ class GpufleetEngine final : public OnlinePlacer {
   }
 
   void Remove(planner::Cluster& cluster, int vm) override {
-    planner::Unplace(cluster, vm);
-    placer_.reset();
+    if (placer_) {
+      placer_->Remove(cluster, vm);
+    } else {
+      planner::Unplace(cluster, vm);
+    }
   }
 
  private:

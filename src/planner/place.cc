@@ -2,6 +2,7 @@
 #include <array>
 #include <deque>
 #include <limits>
+#include <queue>
 #include <tuple>
 
 #include "common/strings.h"
@@ -127,83 +128,54 @@ class Reasons {
   std::map<std::string, int> counts_;
 };
 
-struct Candidate {
+// The candidate types of a request depend only on the board and whether the GPU is in MIG
+// mode: computed once per decision, not once per GPU.
+class TypeCache {
+ public:
+  explicit TypeCache(const Requirement& need) : need_(need) {}
+  const std::vector<const core::VgpuType*>& For(const core::Board& board, bool mig) {
+    for (const auto& [b, is_mig, types] : cache_) {
+      if (b == &board && is_mig == mig) return types;
+    }
+    cache_.emplace_back(&board, mig, CandidateTypes(need_, board, mig));
+    return std::get<2>(cache_.back());
+  }
+
+ private:
+  const Requirement& need_;
+  std::deque<std::tuple<const core::Board*, bool, std::vector<const core::VgpuType*>>> cache_;
+};
+
+}  // namespace
+
+struct Placer::Candidate {
   int gpu = -1;
   const core::VgpuType* type = nullptr;  // nullptr: pass-through
   Fit fit;
   Score score{};
 };
 
-}  // namespace
-
-Placer::Placer(const Cluster& cluster, const PlaceOptions& options, bool use_index)
-    : catalog_(cluster.catalog ? cluster.catalog : &core::Catalog::Embedded()),
-      options_(options),
-      use_index_(use_index) {
-  hosts_.resize(cluster.hosts.size());
-  for (const auto& [vm_index, loc] : Locate(cluster)) {
-    const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
-    HostUsage& u = hosts_[static_cast<std::size_t>(loc.host)];
-    u.cpus += vm.cpus;
-    u.memory_gib += vm.memory_gib;
-    if (!vm.anti_affinity.empty()) u.groups.insert(vm.anti_affinity);
-    ++u.vms;
-    const Gpu& gpu = cluster.hosts[static_cast<std::size_t>(loc.host)]
-                         .gpus[static_cast<std::size_t>(loc.gpus.front())];
-    const core::VgpuType* type = nullptr;
-    for (const Instance& i : gpu.instances) {
-      if (i.vm == vm_index) type = i.type;
-    }
-    ++seats_used_[EditionOf(vm, type)];
-  }
-  if (use_index_) {
-    for (std::size_t h = 0; h < cluster.hosts.size(); ++h)
-      IndexHost(cluster, static_cast<int>(h), true);
-  }
-}
-
-void Placer::IndexHost(const Cluster& cluster, int host, bool add) {
-  const Host& h = cluster.hosts[static_cast<std::size_t>(host)];
-  for (std::size_t g = 0; g < h.gpus.size(); ++g) IndexGpu(cluster, host, static_cast<int>(g), add);
-}
-
-void Placer::IndexGpu(const Cluster& cluster, int host, int gpu_index, bool add) {
-  const Gpu& gpu =
-      cluster.hosts[static_cast<std::size_t>(host)].gpus[static_cast<std::size_t>(gpu_index)];
-  if (gpu.board == nullptr || gpu.held) return;
-  if (gpu.mode == GpuMode::kMixedSize) {
-    mixed_boards_.insert(gpu.board);  // never removed: conservative
-    return;
-  }
-  const int n = static_cast<int>(gpu.instances.size());
-  if (gpu.mode == GpuMode::kEqualSize && gpu.carved != nullptr && n > 0 &&
-      n < gpu.carved->max_instances) {
-    auto key = std::make_tuple(gpu.carved->max_instances - n, host, gpu_index);
-    add ? (void)partial_[gpu.carved].insert(key) : (void)partial_[gpu.carved].erase(key);
-  }
-  if (n == 0 && gpu.passthrough_vm < 0 && gpu.mode != GpuMode::kPassthrough) {
-    const int tier = hosts_[static_cast<std::size_t>(host)].vms > 0 ? 1 : 2;
-    auto key = std::make_tuple(tier, host, gpu_index);
-    add ? (void)empty_[gpu.board].insert(key) : (void)empty_[gpu.board].erase(key);
-  }
-}
-
-std::string Placer::HostBlocker(const Host& host, const HostUsage& usage, const Vm& vm) const {
+bool Placer::HostAccepts(const Host& host, const HostUsage& usage, const Vm& vm,
+                         std::string* why) const {
+  auto refuse = [&](auto&&... parts) {
+    if (why) *why = StrCat(parts...);
+    return false;
+  };
   if (host.state != HostState::kReady) {
-    return host.state == HostState::kMaintenance ? "in maintenance" : "down";
+    return refuse(host.state == HostState::kMaintenance ? "in maintenance" : "down");
   }
   for (const auto& [k, v] : vm.host_labels) {
     auto it = host.labels.find(k);
-    if (it == host.labels.end() || it->second != v) return "without the required labels";
+    if (it == host.labels.end() || it->second != v) return refuse("without the required labels");
   }
   if (!vm.anti_affinity.empty() && usage.groups.contains(vm.anti_affinity)) {
-    return StrCat("already running a VM of anti-affinity group ", vm.anti_affinity);
+    return refuse("already running a VM of anti-affinity group ", vm.anti_affinity);
   }
   if ((host.cpus && usage.cpus + vm.cpus > *host.cpus) ||
       (host.memory_gib && usage.memory_gib + vm.memory_gib > *host.memory_gib)) {
-    return "without enough free CPU or memory";
+    return refuse("without enough free CPU or memory");
   }
-  return "";
+  return true;
 }
 
 bool Placer::SeatsLeft(const Cluster& cluster, const std::string& edition) const {
@@ -211,49 +183,6 @@ bool Placer::SeatsLeft(const Cluster& cluster, const std::string& edition) const
   if (seats == cluster.license_seats.end()) return true;
   auto used = seats_used_.find(edition);
   return (used == seats_used_.end() ? 0 : used->second) < seats->second;
-}
-
-std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index) const {
-  const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
-  const core::VgpuType* type = vm.need.type;
-  if (!use_index_ || type == nullptr || vm.vgpus != 1 || vm.need.passthrough || type->mig_backed ||
-      options_.policy != Policy::kFragmentationAware || !options_.capacity.allow_recarve) {
-    return std::nullopt;
-  }
-  if (!vm.need.boards.empty() || !SeatsLeft(cluster, EditionOf(vm, type))) return std::nullopt;
-  const core::Board* board = catalog_->FindBoard(type->board_prefix);
-  if (board == nullptr || mixed_boards_.contains(board)) return std::nullopt;
-  auto decide = [&](int h, int g) {
-    Assignment a;
-    a.vm = vm_index;
-    a.host = h;
-    a.gpus = {g};
-    a.types = {type};
-    a.fits = {Fit{GpuMode::kEqualSize, -1}};
-    const Host& host = cluster.hosts[static_cast<std::size_t>(h)];
-    return Decision{std::move(a), StrCat(vm.name, " -> ", host.name, " ",
-                                         host.gpus[static_cast<std::size_t>(g)].id, " as ",
-                                         type->name, " (", PolicyName(options_.policy), ")")};
-  };
-  auto host_ok = [&](int h) {
-    if (excluded_.contains(h)) return false;
-    return HostBlocker(cluster.hosts[static_cast<std::size_t>(h)],
-                       hosts_[static_cast<std::size_t>(h)], vm)
-        .empty();
-  };
-  // Tier 0: fill the GPU carved for the type with the fewest free instances (best fit).
-  if (auto it = partial_.find(type); it != partial_.end()) {
-    for (const auto& [free, h, g] : it->second) {
-      if (host_ok(h)) return decide(h, g);
-    }
-  }
-  // Tiers 1 and 2: open an empty GPU, preferring hosts that already run VMs.
-  if (auto it = empty_.find(board); it != empty_.end()) {
-    for (const auto& [tier, h, g] : it->second) {
-      if (host_ok(h)) return decide(h, g);
-    }
-  }
-  return std::nullopt;  // the full scan explains the rejection
 }
 
 const MixedSizeGeometry& Placer::GeometryFor(const Cluster& cluster,
@@ -270,23 +199,121 @@ std::string Placer::EditionOf(const Vm& vm, const core::VgpuType* type) const {
 }
 
 Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
-  if (std::optional<Decision> fast = FastDecide(cluster, vm_index)) return *std::move(fast);
+  if (std::optional<Decision> fast = FastDecide(cluster, vm_index)) {
+    ++index_answers_;
+    return *std::move(fast);
+  }
+  return Scan(cluster, vm_index);
+}
+
+template <typename TypesFor, typename ReasonSink>
+std::vector<Placer::Candidate> Placer::HostCandidates(const Cluster& cluster, std::size_t h,
+                                                      const Vm& vm, TypesFor& types_for,
+                                                      ReasonSink* gpu_reasons) const {
+  const Host& host = cluster.hosts[h];
+  const HostUsage& usage = hosts_[h];
+  std::vector<Candidate> cands;
+  for (std::size_t g = 0; g < host.gpus.size(); ++g) {
+    const Gpu& gpu = host.gpus[g];
+    if (gpu.board == nullptr || gpu.held) continue;  // held: being emptied by the caller
+    if (vm.need.passthrough) {
+      if (!vm.need.boards.empty() && std::find(vm.need.boards.begin(), vm.need.boards.end(),
+                                               gpu.board) == vm.need.boards.end()) {
+        continue;
+      }
+      const bool free = (gpu.mode == GpuMode::kPassthrough && gpu.passthrough_vm < 0) ||
+                        (gpu.mode != GpuMode::kPassthrough && gpu.instances.empty());
+      if (!free) {
+        if (gpu_reasons) gpu_reasons->Add("in use");
+        continue;
+      }
+      cands.push_back({static_cast<int>(g), nullptr, Fit{GpuMode::kPassthrough, -1},
+                       Score{1, usage.vms > 0 ? 0 : 1, 0, static_cast<long long>(h),
+                             static_cast<long long>(g)}});
+      continue;
+    }
+    const MixedSizeGeometry& geo = GeometryFor(cluster, *gpu.board);
+    std::optional<Candidate> best_here;
+    for (const core::VgpuType* type : types_for(gpu)) {
+      const std::string edition = EditionOf(vm, type);
+      if (!SeatsLeft(cluster, edition)) {
+        if (gpu_reasons) {
+          gpu_reasons->Add(StrCat("all ", cluster.license_seats.at(edition), " ", edition,
+                                  " license seats in use"));
+        }
+        continue;
+      }
+      std::string why;
+      std::optional<Fit> fit =
+          FitOn(gpu, *type, geo, options_.capacity, gpu_reasons ? &why : nullptr);
+      if (!fit) {
+        if (gpu_reasons) gpu_reasons->Add(why);
+        continue;
+      }
+      const bool in_use = !gpu.instances.empty();
+      const int total_fb = gpu.board->framebuffer_mib;
+      const long long used_after = UsedFramebufferMib(gpu) + type->framebuffer_mib;
+      Score s{};
+      switch (options_.policy) {
+        case Policy::kFragmentationAware: {
+          // Fill GPUs already carved (fewest free instances left first), then open an empty GPU
+          // on a host already in use, then one on an empty host; among empty GPUs, prefer the
+          // type whose carving strands the least framebuffer.
+          const long long tier = in_use ? 0 : (usage.vms > 0 ? 1 : 2);
+          long long waste = 0;
+          if (in_use) {
+            Gpu after = gpu;
+            after.mode = fit->mode;
+            if (fit->mode == GpuMode::kEqualSize) after.carved = type;
+            after.instances.push_back(Instance{-1, type, fit->placement});
+            waste = FreeCount(after, *type, geo);
+          } else if (fit->mode == GpuMode::kEqualSize) {
+            waste = total_fb - static_cast<long long>(type->max_instances) * type->framebuffer_mib;
+          }
+          s = {tier, type->framebuffer_mib, waste, static_cast<long long>(h),
+               static_cast<long long>(g)};
+          break;
+        }
+        case Policy::kSpread:
+          s = {used_after * 1000 / total_fb, usage.vms, type->framebuffer_mib,
+               static_cast<long long>(h), static_cast<long long>(g)};
+          break;
+        case Policy::kConsolidate:
+          s = {in_use ? -(used_after * 1000 / total_fb) : 1000, usage.vms > 0 ? 0 : 1,
+               type->framebuffer_mib, static_cast<long long>(h), static_cast<long long>(g)};
+          break;
+      }
+      if (!best_here || s < best_here->score) {
+        best_here = Candidate{static_cast<int>(g), type, *fit, s};
+      }
+    }
+    if (best_here) cands.push_back(*best_here);
+  }
+  std::sort(cands.begin(), cands.end(),
+            [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
+  return cands;
+}
+
+Decision Placer::Explain(const Cluster& cluster, Assignment a) const {
+  const Vm& vm = cluster.vms[static_cast<std::size_t>(a.vm)];
+  const Host& host = cluster.hosts[static_cast<std::size_t>(a.host)];
+  std::vector<std::string> where;
+  for (std::size_t i = 0; i < a.gpus.size(); ++i) {
+    where.push_back(StrCat(host.gpus[static_cast<std::size_t>(a.gpus[i])].id, " as ",
+                           a.types[i] ? a.types[i]->name : "pass-through"));
+  }
+  std::string text = StrCat(vm.name, " -> ", host.name, " ", StrJoin(where, ", "), " (",
+                            PolicyName(options_.policy), ")");
+  return Decision{std::move(a), std::move(text)};
+}
+
+Decision Placer::Scan(const Cluster& cluster, int vm_index) const {
   const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
-  const std::string what = Describe(vm.need, vm.vgpus);
   Reasons gpu_reasons, host_reasons;
   int offered = 0;  // GPUs whose board offers a candidate type at all
-
-  // The candidate types depend only on the board and whether the GPU is in MIG mode: compute
-  // them once per decision, not once per GPU.
-  std::deque<std::tuple<const core::Board*, bool, std::vector<const core::VgpuType*>>>
-      type_cache;  // stable refs
-  auto candidates_for = [&](const Gpu& gpu) -> const std::vector<const core::VgpuType*>& {
-    const bool mig = gpu.mode == GpuMode::kMig;
-    for (const auto& [board, is_mig, types] : type_cache) {
-      if (board == gpu.board && is_mig == mig) return types;
-    }
-    type_cache.emplace_back(gpu.board, mig, CandidateTypes(vm.need, *gpu.board, mig));
-    return std::get<2>(type_cache.back());
+  TypeCache cache(vm.need);
+  auto types_for = [&](const Gpu& gpu) -> const std::vector<const core::VgpuType*>& {
+    return cache.For(*gpu.board, gpu.mode == GpuMode::kMig);
   };
 
   std::optional<Assignment> best;
@@ -294,100 +321,24 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
   for (std::size_t h = 0; h < cluster.hosts.size(); ++h) {
     if (excluded_.contains(static_cast<int>(h))) continue;
     const Host& host = cluster.hosts[h];
-    const HostUsage& usage = hosts_[h];
     int host_offered = 0;
     for (const Gpu& gpu : host.gpus) {
       if (gpu.board != nullptr &&
           (vm.need.passthrough
                ? (vm.need.boards.empty() || std::find(vm.need.boards.begin(), vm.need.boards.end(),
                                                       gpu.board) != vm.need.boards.end())
-               : !candidates_for(gpu).empty())) {
+               : !types_for(gpu).empty())) {
         ++host_offered;
       }
     }
     offered += host_offered;
     if (host_offered == 0) continue;
-    if (std::string blocker = HostBlocker(host, usage, vm); !blocker.empty()) {
+    if (std::string blocker; !HostAccepts(host, hosts_[h], vm, &blocker)) {
       host_reasons.Add(blocker);
       continue;
     }
     // Every fitting (GPU, type) of this host, scored; then the best `vgpus` distinct GPUs.
-    std::vector<Candidate> cands;
-    for (std::size_t g = 0; g < host.gpus.size(); ++g) {
-      const Gpu& gpu = host.gpus[g];
-      if (gpu.board == nullptr || gpu.held) continue;  // held: being emptied by the caller
-      if (vm.need.passthrough) {
-        if (!vm.need.boards.empty() && std::find(vm.need.boards.begin(), vm.need.boards.end(),
-                                                 gpu.board) == vm.need.boards.end()) {
-          continue;
-        }
-        const bool free =
-            !gpu.held && ((gpu.mode == GpuMode::kPassthrough && gpu.passthrough_vm < 0) ||
-                          (gpu.mode != GpuMode::kPassthrough && gpu.instances.empty()));
-        if (!free) {
-          gpu_reasons.Add("in use");
-          continue;
-        }
-        cands.push_back({static_cast<int>(g), nullptr, Fit{GpuMode::kPassthrough, -1},
-                         Score{1, usage.vms > 0 ? 0 : 1, 0, static_cast<long long>(h),
-                               static_cast<long long>(g)}});
-        continue;
-      }
-      const MixedSizeGeometry& geo = GeometryFor(cluster, *gpu.board);
-      std::optional<Candidate> best_here;
-      for (const core::VgpuType* type : candidates_for(gpu)) {
-        const std::string edition = EditionOf(vm, type);
-        if (!SeatsLeft(cluster, edition)) {
-          gpu_reasons.Add(StrCat("all ", cluster.license_seats.at(edition), " ", edition,
-                                 " license seats in use"));
-          continue;
-        }
-        std::string why;
-        std::optional<Fit> fit = FitOn(gpu, *type, geo, options_.capacity, &why);
-        if (!fit) {
-          gpu_reasons.Add(why);
-          continue;
-        }
-        const bool in_use = !gpu.instances.empty();
-        const int total_fb = gpu.board->framebuffer_mib;
-        const long long used_after = UsedFramebufferMib(gpu) + type->framebuffer_mib;
-        Score s{};
-        switch (options_.policy) {
-          case Policy::kFragmentationAware: {
-            // Fill GPUs already carved (fewest free instances left first), then open an empty GPU
-            // on a host already in use, then one on an empty host; among empty GPUs, prefer the
-            // type whose carving strands the least framebuffer.
-            const long long tier = in_use ? 0 : (usage.vms > 0 ? 1 : 2);
-            long long waste = 0;
-            if (in_use) {
-              Gpu after = gpu;
-              after.mode = fit->mode;
-              if (fit->mode == GpuMode::kEqualSize) after.carved = type;
-              after.instances.push_back(Instance{-1, type, fit->placement});
-              waste = FreeCount(after, *type, geo);
-            } else if (fit->mode == GpuMode::kEqualSize) {
-              waste =
-                  total_fb - static_cast<long long>(type->max_instances) * type->framebuffer_mib;
-            }
-            s = {tier, type->framebuffer_mib, waste, static_cast<long long>(h),
-                 static_cast<long long>(g)};
-            break;
-          }
-          case Policy::kSpread:
-            s = {used_after * 1000 / total_fb, usage.vms, type->framebuffer_mib,
-                 static_cast<long long>(h), static_cast<long long>(g)};
-            break;
-          case Policy::kConsolidate:
-            s = {in_use ? -(used_after * 1000 / total_fb) : 1000, usage.vms > 0 ? 0 : 1,
-                 type->framebuffer_mib, static_cast<long long>(h), static_cast<long long>(g)};
-            break;
-        }
-        if (!best_here || s < best_here->score) {
-          best_here = Candidate{static_cast<int>(g), type, *fit, s};
-        }
-      }
-      if (best_here) cands.push_back(*best_here);
-    }
+    std::vector<Candidate> cands = HostCandidates(cluster, h, vm, types_for, &gpu_reasons);
     if (static_cast<int>(cands.size()) < vm.vgpus) {
       if (!cands.empty()) {
         host_reasons.Add(
@@ -395,36 +346,24 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
       }
       continue;
     }
-    std::sort(cands.begin(), cands.end(),
-              [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
-    Assignment a;
-    a.vm = vm_index;
-    a.host = static_cast<int>(h);
-    Score total = cands.front().score;
-    for (int i = 0; i < vm.vgpus; ++i) {
-      const Candidate& c = cands[static_cast<std::size_t>(i)];
-      a.gpus.push_back(c.gpu);
-      a.types.push_back(c.type);
-      a.fits.push_back(c.fit);
-    }
-    if (!best || total < best_score) {
+    if (!best || cands.front().score < best_score) {
+      Assignment a;
+      a.vm = vm_index;
+      a.host = static_cast<int>(h);
+      for (int i = 0; i < vm.vgpus; ++i) {
+        const Candidate& c = cands[static_cast<std::size_t>(i)];
+        a.gpus.push_back(c.gpu);
+        a.types.push_back(c.type);
+        a.fits.push_back(c.fit);
+      }
       best = std::move(a);
-      best_score = total;
+      best_score = cands.front().score;
     }
   }
-  if (best) {
-    const Host& host = cluster.hosts[static_cast<std::size_t>(best->host)];
-    std::vector<std::string> where;
-    for (std::size_t i = 0; i < best->gpus.size(); ++i) {
-      where.push_back(StrCat(host.gpus[static_cast<std::size_t>(best->gpus[i])].id, " as ",
-                             best->types[i] ? best->types[i]->name : "pass-through"));
-    }
-    return Decision{std::move(best), StrCat(vm.name, " -> ", host.name, " ", StrJoin(where, ", "),
-                                            " (", PolicyName(options_.policy), ")")};
-  }
+  if (best) return Explain(cluster, *std::move(best));
   // The VM's name is not part of the reason: callers list VMs beside reasons, and identical
   // reasons of many VMs can then be grouped.
-  std::string why = StrCat("no place for ", what);
+  std::string why = StrCat("no place for ", Describe(vm.need, vm.vgpus));
   if (offered == 0) {
     StrAppend(&why, ": no GPU in the cluster can offer it");
   } else {
@@ -434,6 +373,157 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
     }
   }
   return Decision{std::nullopt, why};
+}
+
+// One ordered run of index entries that share the first three score components: the GPUs of
+// one index set that can take `type`. Partly filled equal-size GPUs carry their waste in the
+// key's first element, empty GPUs their tier.
+struct Placer::Stream {
+  enum class Order { kFree, kTier, kFixed };
+  const std::set<Key>* set = nullptr;
+  std::set<Key>::const_iterator it;
+  const core::VgpuType* type = nullptr;
+  Fit fit;
+  Order order = Order::kFixed;
+  long long tier = 0;
+  long long waste = 0;
+
+  [[nodiscard]] Score ScoreOf(const Key& k) const {
+    const auto& [first, h, g] = k;
+    switch (order) {
+      case Order::kFree:  // waste after one more instance
+        return {0, type->framebuffer_mib, first - 1, h, g};
+      case Order::kTier:
+        return {first, type->framebuffer_mib, waste, h, g};
+      case Order::kFixed:
+        break;
+    }
+    return {tier, type->framebuffer_mib, waste, h, g};
+  }
+};
+
+std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index) const {
+  const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
+  if (!use_index_ || vm.need.passthrough || vm.vgpus < 1 ||
+      options_.policy != Policy::kFragmentationAware || !options_.capacity.allow_recarve) {
+    return std::nullopt;
+  }
+  std::vector<Stream> streams;
+  if (!StreamsFor(cluster, vm, streams) || streams.empty()) return std::nullopt;
+  // Merge the streams in score order: the first entry on a host that accepts the VM is the best
+  // single GPU; for several vGPUs, the first host met that has enough fitting GPUs is the host
+  // the full scan picks (each host is first met at its best score).
+  using Head = std::pair<Score, std::size_t>;
+  std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
+  for (std::size_t i = 0; i < streams.size(); ++i) {
+    if (streams[i].it != streams[i].set->end())
+      heads.emplace(streams[i].ScoreOf(*streams[i].it), i);
+  }
+  std::vector<int> seen;  // hosts already judged, for several vGPUs
+  while (!heads.empty()) {
+    const auto [score, i] = heads.top();
+    heads.pop();
+    Stream& s = streams[i];
+    const auto [first, h, g] = *s.it;
+    if (++s.it != s.set->end()) heads.emplace(s.ScoreOf(*s.it), i);
+    const auto hi = static_cast<std::size_t>(h);
+    if (excluded_.contains(h) || !HostAccepts(cluster.hosts[hi], hosts_[hi], vm, nullptr)) continue;
+    if (vm.vgpus == 1) {
+      Assignment a;
+      a.vm = vm_index;
+      a.host = h;
+      a.gpus = {g};
+      a.types = {s.type};
+      a.fits = {s.fit};
+      return Explain(cluster, std::move(a));
+    }
+    if (std::find(seen.begin(), seen.end(), h) != seen.end()) continue;
+    seen.push_back(h);
+    TypeCache cache(vm.need);
+    auto types_for = [&](const Gpu& gpu) -> const std::vector<const core::VgpuType*>& {
+      return cache.For(*gpu.board, gpu.mode == GpuMode::kMig);
+    };
+    std::vector<Candidate> cands =
+        HostCandidates(cluster, hi, vm, types_for, static_cast<Reasons*>(nullptr));
+    if (static_cast<int>(cands.size()) < vm.vgpus) continue;
+    Assignment a;
+    a.vm = vm_index;
+    a.host = h;
+    for (int k = 0; k < vm.vgpus; ++k) {
+      const Candidate& c = cands[static_cast<std::size_t>(k)];
+      a.gpus.push_back(c.gpu);
+      a.types.push_back(c.type);
+      a.fits.push_back(c.fit);
+    }
+    return Explain(cluster, std::move(a));
+  }
+  return std::nullopt;  // the full scan explains the rejection
+}
+
+bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, std::vector<Stream>& out) const {
+  auto add = [&](const std::set<Key>& set, const core::VgpuType* type, Fit fit, Stream::Order order,
+                 long long tier, long long waste) {
+    if (set.empty()) return;
+    out.push_back(Stream{&set, set.begin(), type, fit, order, tier, waste});
+  };
+  for (const core::Board* board : boards_) {
+    if (!vm.need.boards.empty() &&
+        std::find(vm.need.boards.begin(), vm.need.boards.end(), board) == vm.need.boards.end()) {
+      continue;
+    }
+    const std::vector<const core::VgpuType*> plain = CandidateTypes(vm.need, *board, false);
+    const std::vector<const core::VgpuType*> on_mig = CandidateTypes(vm.need, *board, true);
+    if (plain.empty() && on_mig.empty()) continue;
+    if (mixed_boards_.contains(board)) return false;
+    const MixedSizeGeometry& geo = GeometryFor(cluster, *board);
+    Gpu blank;
+    blank.board = board;
+    auto empty_set = [&](bool mig) -> const std::set<Key>* {
+      auto it = empty_.find({board, mig});
+      return it == empty_.end() ? nullptr : &it->second;
+    };
+    std::set<const core::VgpuType*> done;
+    for (const auto* list : {&plain, &on_mig}) {
+      for (const core::VgpuType* type : *list) {
+        if (!done.insert(type).second || !SeatsLeft(cluster, EditionOf(vm, type))) continue;
+        const bool on_plain = std::find(plain.begin(), plain.end(), type) != plain.end();
+        const bool on_mig_gpu = std::find(on_mig.begin(), on_mig.end(), type) != on_mig.end();
+        std::optional<Fit> fresh = FitOn(blank, *type, geo, options_.capacity);
+        if (!fresh) continue;
+        const long long empty_waste =
+            fresh->mode == GpuMode::kEqualSize
+                ? board->framebuffer_mib -
+                      static_cast<long long>(type->max_instances) * type->framebuffer_mib
+                : 0;
+        if (on_plain) {
+          if (const auto* set = empty_set(false))
+            add(*set, type, *fresh, Stream::Order::kTier, 0, empty_waste);
+        }
+        if (on_mig_gpu) {
+          if (const auto* set = empty_set(true))
+            add(*set, type, *fresh, Stream::Order::kTier, 0, empty_waste);
+        }
+        if (!type->mig_backed) {
+          if (auto it = partial_.find(type); it != partial_.end())
+            add(it->second, type, Fit{GpuMode::kEqualSize, -1}, Stream::Order::kFree, 0, 0);
+          continue;
+        }
+        if (!on_mig_gpu) continue;
+        auto groups = mig_.find(board);
+        if (groups == mig_.end()) continue;
+        for (const auto& [layout, set] : groups->second) {
+          Gpu rep = blank;
+          rep.mode = GpuMode::kMig;
+          for (const auto& [t, placement] : layout) rep.instances.push_back({-1, t, placement});
+          std::optional<Fit> fit = FitOn(rep, *type, geo, options_.capacity);
+          if (!fit) continue;
+          rep.instances.push_back({-1, type, fit->placement});
+          add(set, type, *fit, Stream::Order::kFixed, 0, FreeCount(rep, *type, geo));
+        }
+      }
+    }
+  }
+  return true;
 }
 
 void Placer::Commit(Cluster& cluster, const Assignment& a) {
@@ -449,12 +539,11 @@ void Placer::Commit(Cluster& cluster, const Assignment& a) {
     }
   }
   Apply(cluster, a);
-  const Vm& vm = cluster.vms[static_cast<std::size_t>(a.vm)];
-  u.cpus += vm.cpus;
-  u.memory_gib += vm.memory_gib;
-  if (!vm.anti_affinity.empty()) u.groups.insert(vm.anti_affinity);
-  ++u.vms;
-  ++seats_used_[EditionOf(vm, a.types.front())];
+  const std::size_t vm = static_cast<std::size_t>(a.vm);
+  if (where_.size() <= vm) where_.resize(vm + 1);
+  where_[vm] = Location{a.host, a.gpus};
+  Track(a.vm, cluster, where_[vm], +1);
+  ++seats_used_[EditionOf(cluster.vms[vm], a.types.front())];
   if (use_index_) {
     if (first_vm) {
       IndexHost(cluster, a.host, true);

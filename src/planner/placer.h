@@ -1,15 +1,28 @@
 #ifndef GPUFLEET_PLANNER_PLACER_H_
 #define GPUFLEET_PLANNER_PLACER_H_
 
-// Internal to src/planner: the placement engine behind Place and Plan. It keeps per-host usage
-// (CPU, memory, anti-affinity groups) and license seat counts up to date as assignments are
-// committed, so planning n VMs does not rescan the cluster n times.
+// Internal to src/planner: the placement engine behind Place, Plan, Evacuate, CheckHa and Defrag.
+// It keeps per-host usage (CPU, memory, anti-affinity groups), license seat counts, where each VM
+// runs, and an index of the GPUs by what they can still take, all up to date as VMs are committed
+// and removed, so n decisions do not rescan the cluster n times.
+//
+// The index answers a decision under the default (fragmentation-aware) policy without looking at
+// GPUs that cannot take the request: partly filled equal-size GPUs per type, in-use MIG GPUs per
+// board grouped by their exact MIG layout (a handful of layouts stand for thousands of GPUs), and
+// empty GPUs per board. Its answer is the full scan's answer (tests compare them decision by
+// decision on random clusters); what it does not cover (spread and consolidate, pass-through,
+// boards with mixed-size GPUs) and every rejection takes the full scan, which also explains.
+//
+// Not thread-safe; the Cluster passed to each call must be the one given at construction, changed
+// only through Commit and Remove.
 
+#include <array>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "planner/planner.h"
@@ -21,51 +34,84 @@ class Placer {
   // `use_index` false forces the full scan for every decision (tests compare the two paths).
   Placer(const Cluster& cluster, const PlaceOptions& options, bool use_index = true);
 
-  // The best assignment for cluster.vms[vm] on the cluster given at construction plus every
-  // Commit since, or an explanation of why there is none.
+  // The best assignment for cluster.vms[vm] (not placed) on the cluster given at construction
+  // plus every Commit and Remove since, or an explanation of why there is none.
   [[nodiscard]] Decision Decide(const Cluster& cluster, int vm) const;
   // Hosts the caller rules out for the next decisions (a destination the compatibility engine
-  // refused); they are skipped silently, the caller explains them.
+  // refused, a host that failed); they are skipped silently, the caller explains them.
   void Exclude(int host) { excluded_.insert(host); }
+  void Include(int host) { excluded_.erase(host); }
   void ClearExclusions() { excluded_.clear(); }
-  // Applies the assignment to `cluster` and updates the usage indexes.
+  // Applies the assignment to `cluster` and updates usage and indexes. The VM must not be placed
+  // (a what-if move first Removes it, and undoes by Remove + Commit of CurrentAssignment).
   void Commit(Cluster& cluster, const Assignment& assignment);
+  // Takes the VM's instances (or pass-through GPU) on `location` out of the cluster and the
+  // indexes; the VM stays in cluster.vms. With no location: wherever the VM was last committed.
+  void Remove(Cluster& cluster, int vm, const std::optional<Location>& location = std::nullopt);
+  // Where the VM runs (host -1 when it does not), as of the last Commit or Remove.
+  [[nodiscard]] const Location& LocationOf(int vm) const;
+  // The assignment that would put the VM back exactly where it runs now (same GPUs, types and
+  // placements), for undoing a what-if.
+  [[nodiscard]] Assignment CurrentAssignment(const Cluster& cluster, int vm) const;
+  // Decisions the index answered (the others took the full scan); for tests and benchmarks.
+  [[nodiscard]] long long index_answers() const { return index_answers_; }
 
  private:
+  using Score = std::array<long long, 5>;
+  using Key = std::tuple<int, int, int>;  // (order, host, gpu)
+  using MigLayout = std::vector<std::pair<const core::VgpuType*, int>>;
   struct HostUsage {
     int cpus = 0;
     int memory_gib = 0;
-    std::set<std::string> groups;
+    std::map<std::string, int> groups;  // anti-affinity group -> VMs
     int vms = 0;
   };
+  struct Candidate;
+  struct Stream;
+
   [[nodiscard]] const MixedSizeGeometry& GeometryFor(const Cluster& cluster,
                                                      const core::Board& board) const;
   [[nodiscard]] std::string EditionOf(const Vm& vm, const core::VgpuType* type) const;
-  // Why a host cannot take the VM at all (state, labels, anti-affinity, CPU/memory), or "".
-  [[nodiscard]] std::string HostBlocker(const Host& host, const HostUsage& usage,
-                                        const Vm& vm) const;
+  // Whether a host can take the VM at all (state, labels, anti-affinity, CPU/memory); `why`
+  // gets the reason when it cannot.
+  [[nodiscard]] bool HostAccepts(const Host& host, const HostUsage& usage, const Vm& vm,
+                                 std::string* why) const;
   [[nodiscard]] bool SeatsLeft(const Cluster& cluster, const std::string& edition) const;
+  // Every GPU of host `h` that can take one of the VM's vGPUs, with its best type and score.
+  // `gpu_reasons` (may be null) collects why the others cannot.
+  template <typename TypesFor, typename ReasonSink>
+  std::vector<Candidate> HostCandidates(const Cluster& cluster, std::size_t h, const Vm& vm,
+                                        TypesFor& types_for, ReasonSink* gpu_reasons) const;
+  [[nodiscard]] Decision Scan(const Cluster& cluster, int vm) const;
+  [[nodiscard]] Decision Explain(const Cluster& cluster, Assignment a) const;
 
-  // The index behind the fast path: the common decision (one vGPU of an exact time-sliced type,
-  // default policy) is answered from two ordered sets instead of a scan of every GPU, with the
-  // same result as the scan (a test checks this on random clusters).
   [[nodiscard]] std::optional<Decision> FastDecide(const Cluster& cluster, int vm) const;
+  // The index's streams of (GPU, type) candidates for the VM, each in score order; false when
+  // the index cannot answer this request.
+  bool StreamsFor(const Cluster& cluster, const Vm& vm, std::vector<Stream>& out) const;
   void IndexGpu(const Cluster& cluster, int host, int gpu, bool add);
   void IndexHost(const Cluster& cluster, int host, bool add);
+  void Track(int vm, const Cluster& cluster, const Location& loc, int sign);
 
   const core::Catalog* catalog_;
   PlaceOptions options_;
   std::vector<HostUsage> hosts_;
+  std::vector<Location> where_;  // per VM index; grows as VMs are added
   std::map<std::string, int> seats_used_;
   MixedSizeGeometry default_geometry_;
   bool use_index_ = true;
+  mutable long long index_answers_ = 0;
   std::set<int> excluded_;
   // Equal-size GPUs partly filled with a type: (free instances, host, gpu).
-  std::map<const core::VgpuType*, std::set<std::tuple<int, int, int>>> partial_;
-  // Empty GPUs an equal-size carving may take: (tier, host, gpu); tier 1 when the host runs VMs.
-  std::map<const core::Board*, std::set<std::tuple<int, int, int>>> empty_;
+  std::map<const core::VgpuType*, std::set<Key>> partial_;
+  // Empty GPUs a carving may take, per board and whether the GPU is in MIG mode:
+  // (tier, host, gpu); tier 1 when the host runs VMs, 2 when it runs none.
+  std::map<std::pair<const core::Board*, bool>, std::set<Key>> empty_;
+  // In-use MIG GPUs per board, grouped by their exact layout: (0, host, gpu).
+  std::map<const core::Board*, std::map<MigLayout, std::set<Key>>> mig_;
   // Boards with a mixed-size GPU somewhere: decisions for them take the full scan.
   std::set<const core::Board*> mixed_boards_;
+  std::set<const core::Board*> boards_;  // every board with an indexed GPU
 };
 
 }  // namespace gpufleet::planner::internal

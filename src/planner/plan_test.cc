@@ -12,6 +12,7 @@ namespace {
 
 using testing::AddHost;
 using testing::AddVm;
+using testing::BoardNamed;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using testing::TypeNamed;
@@ -251,13 +252,16 @@ TEST(PlanPropertyTest, EqualSizeDemandHasNoGapToTheBound) {
   }
 }
 
-// The indexed fast path decides exactly as the full scan does, decision after decision.
+// The indexed fast path decides exactly as the full scan does, decision after decision, for exact
+// types (time-sliced and MIG-backed), requirements and several vGPUs per VM, with VMs leaving.
 TEST(PlacerIndexTest, FastPathMatchesTheFullScan) {
-  const std::vector<std::string> types = {"P40-3Q", "P40-8Q", "P40-24Q", "T4-4Q",      "T4-16Q",
-                                          "A16-2Q", "A16-4Q", "L40S-8Q", "A100D-2-20C"};
+  const std::vector<std::string> types = {
+      "P40-3Q",  "P40-8Q",   "P40-24Q",     "T4-4Q",       "T4-16Q",      "A16-2Q",   "A16-4Q",
+      "L40S-8Q", "L40S-48Q", "A100D-2-20C", "A100D-1-10C", "A100D-3-40C", "A100D-20C"};
   const std::vector<std::string> boards = {"P40", "T4", "A16", "L40S", "A100D"};
-  int fast_decisions = 0;
-  for (unsigned seed = 1; seed <= 40; ++seed) {
+  int decisions = 0, placed = 0, removed = 0;
+  long long fast = 0;
+  for (unsigned seed = 1; seed <= 60; ++seed) {
     std::mt19937 rng(seed);
     Cluster c;
     const int hosts = 2 + static_cast<int>(rng() % 8);
@@ -265,32 +269,111 @@ TEST(PlacerIndexTest, FastPathMatchesTheFullScan) {
       AddHost(c, StrCat("h", h), boards[rng() % boards.size()], 1 + static_cast<int>(rng() % 4));
       if (rng() % 6 == 0) c.hosts.back().state = HostState::kMaintenance;
       if (rng() % 3 == 0) c.hosts.back().cpus = 16;
+      if (rng() % 4 == 0) c.hosts.back().labels["zone"] = StrCat("z", rng() % 2);
+      for (Gpu& g : c.hosts.back().gpus) {
+        if (g.board->mig && rng() % 2 == 0) g.mode = GpuMode::kMig;
+      }
     }
+    if (rng() % 3 == 0) c.license_seats["vCS"] = 10;
     std::vector<int> vms;
-    for (int v = 0; v < 60; ++v) {
-      int vm = AddVm(c, StrCat("vm", v), types[rng() % types.size()]);
-      c.vms.back().cpus = static_cast<int>(rng() % 8);
-      if (rng() % 5 == 0) c.vms.back().anti_affinity = StrCat("g", rng() % 2);
+    for (int v = 0; v < 80; ++v) {
+      const auto kind = rng() % 10;
+      int vm = AddVm(c, StrCat("vm", v), types[rng() % types.size()], kind == 0 ? 2 : 1);
+      Vm& x = c.vms.back();
+      if (kind == 1 || kind == 2) {  // a requirement instead of a type
+        x.need = Requirement{};
+        x.need.min_framebuffer_mib = 1024 * static_cast<int>(1 + rng() % 16);
+        x.need.cuda = rng() % 2 == 0;
+        if (rng() % 4 == 0) x.need.mig = true;
+        if (rng() % 4 == 0) x.need.boards = {&BoardNamed(boards[rng() % boards.size()])};
+      }
+      x.cpus = static_cast<int>(rng() % 8);
+      if (rng() % 5 == 0) x.anti_affinity = StrCat("g", rng() % 2);
+      if (rng() % 8 == 0) x.host_labels["zone"] = "z1";
       vms.push_back(vm);
     }
     Cluster a = c, b = c;
     internal::Placer indexed(a, {}, true), scan(b, {}, false);
+    std::vector<int> running;
     for (int vm : vms) {
       Decision x = indexed.Decide(a, vm);
       Decision y = scan.Decide(b, vm);
+      ++decisions;
       ASSERT_EQ(x.assignment.has_value(), y.assignment.has_value())
-          << "seed " << seed << " vm " << vm;
-      if (!x.assignment) continue;
-      EXPECT_EQ(x.assignment->host, y.assignment->host) << "seed " << seed << " vm " << vm;
-      EXPECT_EQ(x.assignment->gpus, y.assignment->gpus) << "seed " << seed << " vm " << vm;
-      EXPECT_EQ(x.assignment->types, y.assignment->types) << "seed " << seed << " vm " << vm;
-      indexed.Commit(a, *x.assignment);
-      scan.Commit(b, *y.assignment);
-      ++fast_decisions;
+          << "seed " << seed << " vm " << vm << ": " << x.explanation << " | " << y.explanation;
+      if (x.assignment) {
+        ASSERT_EQ(x.assignment->host, y.assignment->host) << "seed " << seed << " vm " << vm;
+        ASSERT_EQ(x.assignment->gpus, y.assignment->gpus) << "seed " << seed << " vm " << vm;
+        ASSERT_EQ(x.assignment->types, y.assignment->types) << "seed " << seed << " vm " << vm;
+        EXPECT_EQ(x.explanation, y.explanation);
+        indexed.Commit(a, *x.assignment);
+        scan.Commit(b, *y.assignment);
+        running.push_back(vm);
+        ++placed;
+      } else {
+        EXPECT_EQ(x.explanation, y.explanation);
+      }
+      if (!running.empty() && rng() % 4 == 0) {  // a departure
+        const std::size_t k = rng() % running.size();
+        indexed.Remove(a, running[k]);
+        scan.Remove(b, running[k]);
+        EXPECT_EQ(indexed.LocationOf(running[k]).host, -1);
+        running.erase(running.begin() + static_cast<std::ptrdiff_t>(k));
+        ++removed;
+      }
     }
-    EXPECT_THAT(Violations(a), IsEmpty());
+    EXPECT_THAT(Violations(a), IsEmpty()) << "seed " << seed;
+    fast += indexed.index_answers();
+    EXPECT_EQ(scan.index_answers(), 0);
+    // Removing every VM leaves the cluster as empty as it started.
+    for (int vm : running) indexed.Remove(a, vm);
+    for (const Host& h : a.hosts) {
+      for (const Gpu& g : h.gpus) EXPECT_THAT(g.instances, IsEmpty()) << "seed " << seed;
+    }
   }
-  EXPECT_GT(fast_decisions, 500);
+  EXPECT_GT(placed, 1500);
+  EXPECT_GT(removed, 300);
+  EXPECT_GT(decisions, placed);
+  EXPECT_GT(fast, placed * 9 / 10);  // the index answered nearly every placement
+}
+
+// A what-if move (Remove, Commit elsewhere) is undone exactly by Remove + Commit of the
+// assignment the VM had.
+TEST(PlacerIndexTest, UndoRestoresTheDecisions) {
+  Cluster c;
+  for (int h = 0; h < 4; ++h) AddHost(c, StrCat("h", h), "A100D", 2);
+  for (Gpu& g : c.hosts[0].gpus) g.mode = GpuMode::kMig;
+  std::vector<int> vms;
+  for (int v = 0; v < 12; ++v) {
+    vms.push_back(AddVm(c, StrCat("vm", v), v % 2 ? "A100D-2-20C" : "A100D-20C"));
+  }
+  internal::Placer placer(c, {});
+  for (int vm : vms) {
+    Decision d = placer.Decide(c, vm);
+    ASSERT_TRUE(d.assignment) << d.explanation;
+    placer.Commit(c, *d.assignment);
+  }
+  const int probe = AddVm(c, "probe", "A100D-1-10C");
+  const Decision expected = placer.Decide(c, probe);
+  for (int vm : vms) {
+    const Assignment was = placer.CurrentAssignment(c, vm);
+    placer.Remove(c, vm);
+    placer.Exclude(was.host);
+    Decision d = placer.Decide(c, vm);
+    if (d.assignment) {
+      placer.Commit(c, *d.assignment);
+      placer.Remove(c, vm);
+    }
+    placer.ClearExclusions();
+    placer.Commit(c, was);
+    EXPECT_EQ(placer.CurrentAssignment(c, vm).gpus, was.gpus);
+  }
+  const Decision after = placer.Decide(c, probe);
+  ASSERT_TRUE(expected.assignment && after.assignment);
+  EXPECT_EQ(after.assignment->host, expected.assignment->host);
+  EXPECT_EQ(after.assignment->gpus, expected.assignment->gpus);
+  EXPECT_EQ(after.assignment->fits[0].placement, expected.assignment->fits[0].placement);
+  EXPECT_THAT(Violations(c), IsEmpty());
 }
 
 }  // namespace
