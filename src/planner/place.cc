@@ -191,11 +191,13 @@ const MixedSizeGeometry& Placer::GeometryFor(const Cluster& cluster,
   return it == cluster.mixed_size.end() ? default_geometry_ : it->second;
 }
 
-std::string Placer::EditionOf(const Vm& vm, const core::VgpuType* type) const {
+const std::string& Placer::EditionOf(const Vm& vm, const core::VgpuType* type) const {
+  static const std::string kPassthrough = "vWS";  // pass-through graphics is licensed as vWS
+  static const std::string kNone;
   if (!vm.license.empty()) return vm.license;
-  if (type == nullptr) return "vWS";  // pass-through graphics is licensed as vWS
+  if (type == nullptr) return kPassthrough;
   const core::Edition* e = catalog_->EditionForSeries(type->series);
-  return e ? e->id : "";
+  return e ? e->id : kNone;
 }
 
 Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
@@ -235,7 +237,7 @@ std::vector<Placer::Candidate> Placer::HostCandidates(const Cluster& cluster, st
     const MixedSizeGeometry& geo = GeometryFor(cluster, *gpu.board);
     std::optional<Candidate> best_here;
     for (const core::VgpuType* type : types_for(gpu)) {
-      const std::string edition = EditionOf(vm, type);
+      const std::string& edition = EditionOf(vm, type);
       if (!SeatsLeft(cluster, edition)) {
         if (gpu_reasons) {
           gpu_reasons->Add(StrCat("all ", cluster.license_seats.at(edition), " ", edition,
@@ -295,6 +297,7 @@ std::vector<Placer::Candidate> Placer::HostCandidates(const Cluster& cluster, st
 }
 
 Decision Placer::Explain(const Cluster& cluster, Assignment a) const {
+  if (!explain_placements_) return Decision{std::move(a), ""};
   const Vm& vm = cluster.vms[static_cast<std::size_t>(a.vm)];
   const Host& host = cluster.hosts[static_cast<std::size_t>(a.host)];
   std::vector<std::string> where;
@@ -482,10 +485,12 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, std::vector<Stream
       auto it = empty_.find({board, mig});
       return it == empty_.end() ? nullptr : &it->second;
     };
-    std::set<const core::VgpuType*> done;
+    std::vector<const core::VgpuType*> done;
     for (const auto* list : {&plain, &on_mig}) {
       for (const core::VgpuType* type : *list) {
-        if (!done.insert(type).second || !SeatsLeft(cluster, EditionOf(vm, type))) continue;
+        if (std::find(done.begin(), done.end(), type) != done.end()) continue;
+        done.push_back(type);
+        if (!cluster.license_seats.empty() && !SeatsLeft(cluster, EditionOf(vm, type))) continue;
         const bool on_plain = std::find(plain.begin(), plain.end(), type) != plain.end();
         const bool on_mig_gpu = std::find(on_mig.begin(), on_mig.end(), type) != on_mig.end();
         std::optional<Fit> fresh = FitOn(blank, *type, geo, options_.capacity);
@@ -511,14 +516,21 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, std::vector<Stream
         if (!on_mig_gpu) continue;
         auto groups = mig_.find(board);
         if (groups == mig_.end()) continue;
-        for (const auto& [layout, set] : groups->second) {
-          Gpu rep = blank;
-          rep.mode = GpuMode::kMig;
-          for (const auto& [t, placement] : layout) rep.instances.push_back({-1, t, placement});
-          std::optional<Fit> fit = FitOn(rep, *type, geo, options_.capacity);
-          if (!fit) continue;
-          rep.instances.push_back({-1, type, fit->placement});
-          add(set, type, *fit, Stream::Order::kFixed, 0, FreeCount(rep, *type, geo));
+        for (const auto& [layout, group] : groups->second) {
+          // A layout's answer for a type never changes: computed once, kept with the group.
+          auto [cached, fresh_entry] = group.fits.try_emplace(type);
+          if (fresh_entry) {
+            Gpu rep = blank;
+            rep.mode = GpuMode::kMig;
+            for (const auto& [t, placement] : layout) rep.instances.push_back({-1, t, placement});
+            if (std::optional<Fit> fit = FitOn(rep, *type, geo, options_.capacity)) {
+              rep.instances.push_back({-1, type, fit->placement});
+              cached->second = std::make_pair(*fit, FreeCount(rep, *type, geo));
+            }
+          }
+          if (!cached->second) continue;
+          add(group.gpus, type, cached->second->first, Stream::Order::kFixed, 0,
+              cached->second->second);
         }
       }
     }

@@ -53,6 +53,9 @@ class Placer {
   // The assignment that would put the VM back exactly where it runs now (same GPUs, types and
   // placements), for undoing a what-if.
   [[nodiscard]] Assignment CurrentAssignment(const Cluster& cluster, int vm) const;
+  // Whether a successful Decision carries its one-line explanation (rejections always do); a
+  // whole plan does not need thousands of them.
+  void set_explain_placements(bool on) { explain_placements_ = on; }
   // Decisions the index answered (the others took the full scan); for tests and benchmarks.
   [[nodiscard]] long long index_answers() const { return index_answers_; }
 
@@ -71,7 +74,7 @@ class Placer {
 
   [[nodiscard]] const MixedSizeGeometry& GeometryFor(const Cluster& cluster,
                                                      const core::Board& board) const;
-  [[nodiscard]] std::string EditionOf(const Vm& vm, const core::VgpuType* type) const;
+  [[nodiscard]] const std::string& EditionOf(const Vm& vm, const core::VgpuType* type) const;
   // Whether a host can take the VM at all (state, labels, anti-affinity, CPU/memory); `why`
   // gets the reason when it cannot.
   [[nodiscard]] bool HostAccepts(const Host& host, const HostUsage& usage, const Vm& vm,
@@ -100,6 +103,7 @@ class Placer {
   std::map<std::string, int> seats_used_;
   MixedSizeGeometry default_geometry_;
   bool use_index_ = true;
+  bool explain_placements_ = true;
   mutable long long index_answers_ = 0;
   std::set<int> excluded_;
   // Equal-size GPUs partly filled with a type: (free instances, host, gpu).
@@ -108,7 +112,13 @@ class Placer {
   // (tier, host, gpu); tier 1 when the host runs VMs, 2 when it runs none.
   std::map<std::pair<const core::Board*, bool>, std::set<Key>> empty_;
   // In-use MIG GPUs per board, grouped by their exact layout: (0, host, gpu).
-  std::map<const core::Board*, std::map<MigLayout, std::set<Key>>> mig_;
+  struct MigGroup {
+    std::set<Key> gpus;
+    // Per type: where one more instance goes on this layout and the waste after it, or nullopt
+    // when it does not fit. A cache: the layout fixes the answer.
+    mutable std::map<const core::VgpuType*, std::optional<std::pair<Fit, int>>> fits;
+  };
+  std::map<const core::Board*, std::map<MigLayout, MigGroup>> mig_;
   // Boards with a mixed-size GPU somewhere: decisions for them take the full scan.
   std::set<const core::Board*> mixed_boards_;
   std::set<const core::Board*> boards_;  // every board with an indexed GPU

@@ -159,8 +159,8 @@ void Placer::IndexGpu(const Cluster& cluster, int host, int gpu_index, bool add)
     std::sort(layout.begin(), layout.end());
     auto& groups = mig_[gpu.board];
     auto it = groups.try_emplace(std::move(layout)).first;
-    update(it->second, {0, host, gpu_index});
-    if (it->second.empty()) groups.erase(it);
+    update(it->second.gpus, {0, host, gpu_index});
+    if (it->second.gpus.empty()) groups.erase(it);
   }
   if (n == 0 && gpu.passthrough_vm < 0 && gpu.mode != GpuMode::kPassthrough) {
     const int tier = hosts_[static_cast<std::size_t>(host)].vms > 0 ? 1 : 2;

@@ -1,5 +1,7 @@
 #include <algorithm>
 #include <set>
+#include <string_view>
+#include <tuple>
 
 #include "common/strings.h"
 #include "planner/capacity.h"
@@ -18,16 +20,23 @@ const MixedSizeGeometry& Geometry(const Cluster& cluster, const core::Board& boa
 
 // Planning order: VMs that are hardest to place first (more vGPUs, bigger framebuffer), exact
 // types grouped so that each carving fills before the next GPU opens; ties by input order.
-std::vector<int> Order(const Cluster& cluster, std::vector<int> vms) {
-  auto key = [&](int i) {
+std::vector<int> Order(const Cluster& cluster, const std::vector<int>& vms) {
+  // The keys are computed once: comparing names inside the sort dominated large plans.
+  using Key = std::tuple<int, int, std::string_view, int>;
+  std::vector<Key> keys;
+  keys.reserve(vms.size());
+  for (int i : vms) {
     const Vm& vm = cluster.vms[static_cast<std::size_t>(i)];
     const int fb = vm.need.passthrough ? 1 << 30
                    : vm.need.type      ? vm.need.type->framebuffer_mib
                                        : vm.need.min_framebuffer_mib;
-    return std::make_tuple(-vm.vgpus, -fb, vm.need.type ? vm.need.type->name : std::string(), i);
-  };
-  std::stable_sort(vms.begin(), vms.end(), [&](int a, int b) { return key(a) < key(b); });
-  return vms;
+    keys.emplace_back(-vm.vgpus, -fb, vm.need.type ? std::string_view(vm.need.type->name) : "", i);
+  }
+  std::sort(keys.begin(), keys.end());  // the VM index makes every key distinct: stable
+  std::vector<int> out;
+  out.reserve(keys.size());
+  for (const Key& k : keys) out.push_back(std::get<3>(k));
+  return out;
 }
 
 }  // namespace
@@ -54,6 +63,7 @@ PlanResult Plan(const Cluster& input, const std::vector<int>& demand, const Plan
     todo.assign(all.begin(), all.end());
   }
   internal::Placer placer(c, options.place);
+  placer.set_explain_placements(false);
   for (int vm : Order(c, todo)) {
     Decision d = placer.Decide(c, vm);
     if (!d.assignment) {
@@ -68,9 +78,16 @@ PlanResult Plan(const Cluster& input, const std::vector<int>& demand, const Plan
   std::sort(result.rejected.begin(), result.rejected.end(),
             [](const Rejection& a, const Rejection& b) { return a.vm < b.vm; });
 
-  std::set<int> counted(todo.begin(), todo.end());
-  for (const auto& [vm, loc] : Locate(c)) counted.insert(vm);
-  result.bounds = LowerBounds(c, std::vector<int>(counted.begin(), counted.end()));
+  std::vector<char> counted(c.vms.size(), 0);
+  for (int vm : todo) counted[static_cast<std::size_t>(vm)] = 1;
+  for (std::size_t vm = 0; vm < c.vms.size(); ++vm) {
+    if (placer.LocationOf(static_cast<int>(vm)).host >= 0) counted[vm] = 1;
+  }
+  std::vector<int> bound_vms;
+  for (std::size_t vm = 0; vm < counted.size(); ++vm) {
+    if (counted[vm]) bound_vms.push_back(static_cast<int>(vm));
+  }
+  result.bounds = LowerBounds(c, bound_vms);
   std::map<std::string, int> used_by_board;
   for (std::size_t h = 0; h < c.hosts.size(); ++h) {
     bool host_used = false;
@@ -106,43 +123,56 @@ std::vector<BoardBound> LowerBounds(const Cluster& cluster, const std::vector<in
     const core::Board* board = nullptr;
   };
   std::map<std::string, Tally> by_board;
-  const std::map<int, Location> where = Locate(cluster);
-  for (int vm_index : vms) {
-    const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
-    auto loc = where.find(vm_index);
-    if (loc == where.end()) {
-      if (vm.need.type != nullptr && !vm.need.passthrough) {
-        const core::Board* board = core::Catalog::Embedded().FindBoard(vm.need.type->board_prefix);
-        if (cluster.catalog != nullptr)
-          board = cluster.catalog->FindBoard(vm.need.type->board_prefix);
-        if (board == nullptr) continue;
-        Tally& t = by_board[board->prefix];
-        t.board = board;
-        t.types[vm.need.type] += vm.vgpus;
-        if (vm.need.type->mig_backed) {
-          t.mig_compute += vm.vgpus * vm.need.type->mig_slices.value_or(0);
-          t.mig_memory += vm.vgpus * MigMemorySpan(*board, *vm.need.type);
-        }
-      }
-      continue;
+  // Tallies by board pointer through a short list (a fleet has a few boards): looking the prefix
+  // up in the map for every VM dominated large plans.
+  std::vector<std::pair<const core::Board*, Tally*>> tally_of;
+  auto tally_for = [&](const core::Board* board) -> Tally& {
+    for (const auto& [b, t] : tally_of) {
+      if (b == board) return *t;
     }
-    const Host& host = cluster.hosts[static_cast<std::size_t>(loc->second.host)];
-    for (int g : loc->second.gpus) {
-      const Gpu& gpu = host.gpus[static_cast<std::size_t>(g)];
-      Tally& t = by_board[gpu.board->prefix];
-      t.board = gpu.board;
-      if (gpu.passthrough_vm == vm_index) {
-        ++t.passthrough;
-        continue;
+    Tally& t = by_board[board->prefix];
+    t.board = board;
+    tally_of.emplace_back(board, &t);
+    return t;
+  };
+  // One pass over the GPUs for the placed VMs of the set, then the unplaced ones.
+  std::vector<char> in_set(cluster.vms.size(), 0), placed(cluster.vms.size(), 0);
+  for (int vm : vms) in_set[static_cast<std::size_t>(vm)] = 1;
+  auto member = [&](int vm) {
+    return vm >= 0 && static_cast<std::size_t>(vm) < in_set.size() &&
+           in_set[static_cast<std::size_t>(vm)];
+  };
+  for (const Host& host : cluster.hosts) {
+    for (const Gpu& gpu : host.gpus) {
+      if (gpu.board == nullptr) continue;
+      if (gpu.mode == GpuMode::kPassthrough && member(gpu.passthrough_vm)) {
+        ++tally_for(gpu.board).passthrough;
+        placed[static_cast<std::size_t>(gpu.passthrough_vm)] = 1;
       }
       for (const Instance& i : gpu.instances) {
-        if (i.vm != vm_index) continue;
+        if (!member(i.vm)) continue;
+        placed[static_cast<std::size_t>(i.vm)] = 1;
+        Tally& t = tally_for(gpu.board);
         if (i.type->mig_backed) {
           t.mig_compute += i.type->mig_slices.value_or(0);
           t.mig_memory += MigMemorySpan(*gpu.board, *i.type);
         }
         ++t.types[i.type];
       }
+    }
+  }
+  for (int vm_index : vms) {
+    const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
+    if (placed[static_cast<std::size_t>(vm_index)]) continue;
+    if (vm.need.type == nullptr || vm.need.passthrough) continue;
+    const core::Board* board = core::Catalog::Embedded().FindBoard(vm.need.type->board_prefix);
+    if (cluster.catalog != nullptr) board = cluster.catalog->FindBoard(vm.need.type->board_prefix);
+    if (board == nullptr) continue;
+    Tally& t = tally_for(board);
+    t.types[vm.need.type] += vm.vgpus;
+    if (vm.need.type->mig_backed) {
+      t.mig_compute += vm.vgpus * vm.need.type->mig_slices.value_or(0);
+      t.mig_memory += vm.vgpus * MigMemorySpan(*board, *vm.need.type);
     }
   }
   std::vector<BoardBound> out;
