@@ -128,6 +128,7 @@ MoveOutcome MoveVm(Cluster& work, Placer& placer, int vm_index, int from_host,
   Gpu from_gpu;
   from_gpu.ecc = rules.from_ecc;
   std::vector<std::string> refusals;
+  std::vector<int> refused_hosts;  // excluded here, included again before returning
   for (std::size_t attempt = 0; attempt <= work.hosts.size(); ++attempt) {
     Decision d = placer.Decide(work, vm_index);
     if (!d.assignment) {
@@ -158,72 +159,25 @@ MoveOutcome MoveVm(Cluster& work, Placer& placer, int vm_index, int from_host,
       break;
     }
     refusals.push_back(StrCat(to.name, ": ", *blocker));
-    placer.Exclude(d.assignment->host);
+    if (!placer.excluded(d.assignment->host)) {
+      placer.Exclude(d.assignment->host);
+      refused_hosts.push_back(d.assignment->host);
+    }
   }
-  placer.ClearExclusions();
+  for (int h : refused_hosts) placer.Include(h);
   work.vms[static_cast<std::size_t>(vm_index)] = saved;
   return out;
 }
 
 }  // namespace internal
 
-using internal::EccOf;
-
 EvacuationResult Evacuate(const Cluster& cluster, int host_index, const EvacuateOptions& options) {
   EvacuationResult result;
   result.cluster = cluster;
   Cluster& work = result.cluster;
-  Host& host = work.hosts[static_cast<std::size_t>(host_index)];
-  host.state = HostState::kMaintenance;
-  // Hardest first: more vGPUs, then more framebuffer; ties by VM index.
-  std::vector<std::pair<int, std::vector<const core::VgpuType*>>> vms;
-  std::set<int> seen;
-  for (const Gpu& gpu : host.gpus) {
-    if (gpu.passthrough_vm >= 0 && seen.insert(gpu.passthrough_vm).second) {
-      vms.emplace_back(gpu.passthrough_vm, std::vector<const core::VgpuType*>{});
-    }
-    for (const Instance& i : gpu.instances) {
-      if (seen.insert(i.vm).second) vms.emplace_back(i.vm, internal::TypesOf(work, i.vm));
-    }
-  }
-  auto fb = [](const std::vector<const core::VgpuType*>& t) {
-    int sum = 0;
-    for (const core::VgpuType* x : t) sum += x->framebuffer_mib;
-    return t.empty() ? 1 << 30 : sum;
-  };
-  std::sort(vms.begin(), vms.end(), [&](const auto& a, const auto& b) {
-    return std::make_tuple(-static_cast<int>(a.second.size()), -fb(a.second), a.first) <
-           std::make_tuple(-static_cast<int>(b.second.size()), -fb(b.second), b.first);
-  });
-  // The VMs leave the host (in the plan); the placer then sees their capacity as free elsewhere.
-  Cluster before = work;
-  for (const auto& [vm, types] : vms) Unplace(work, vm);
+  work.hosts[static_cast<std::size_t>(host_index)].state = HostState::kMaintenance;
   internal::Placer placer(work, options.place);
-  for (const auto& [vm, types] : vms) {
-    internal::MoveRules rules{true, EccOf(before, host_index, vm), options.stun_budget_seconds};
-    internal::MoveOutcome m = internal::MoveVm(work, placer, vm, host_index, types, rules);
-    if (m.assignment) {
-      const int link =
-          std::min(host.link_gbps.value_or(10),
-                   work.hosts[static_cast<std::size_t>(m.assignment->host)].link_gbps.value_or(10));
-      result.moves.push_back({vm, host_index, *m.assignment,
-                              EstimateStunSeconds(fb(types) == 1 << 30 ? 0 : fb(types), link)});
-    } else {
-      result.stuck.push_back({vm, m.reason});
-    }
-  }
-  // VMs that cannot move stay where they were.
-  for (const Stuck& s : result.stuck) {
-    for (std::size_t g = 0; g < before.hosts[static_cast<std::size_t>(host_index)].gpus.size();
-         ++g) {
-      const Gpu& old = before.hosts[static_cast<std::size_t>(host_index)].gpus[g];
-      Gpu& now = host.gpus[g];
-      for (const Instance& i : old.instances) {
-        if (i.vm == s.vm) now.instances.push_back(i);
-      }
-      if (old.passthrough_vm == s.vm) now.passthrough_vm = s.vm;
-    }
-  }
+  internal::EvacuateHost(work, placer, host_index, options, /*keep=*/true, result);
   return result;
 }
 

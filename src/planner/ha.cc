@@ -2,65 +2,28 @@
 #include <set>
 
 #include "common/strings.h"
+#include "planner/fleet.h"
 #include "planner/moves.h"
+#include "planner/placer.h"
 
 namespace gpufleet::planner {
-namespace {
-
-// The VMs running on a host, hardest to place first, each with its vGPU types.
-std::vector<std::pair<int, std::vector<const core::VgpuType*>>> VmsOn(const Cluster& c, int host) {
-  std::vector<std::pair<int, std::vector<const core::VgpuType*>>> vms;
-  std::set<int> seen;
-  for (const Gpu& gpu : c.hosts[static_cast<std::size_t>(host)].gpus) {
-    if (gpu.passthrough_vm >= 0 && seen.insert(gpu.passthrough_vm).second) {
-      vms.emplace_back(gpu.passthrough_vm, std::vector<const core::VgpuType*>{});
-    }
-    for (const Instance& i : gpu.instances) {
-      if (seen.insert(i.vm).second) vms.emplace_back(i.vm, internal::TypesOf(c, i.vm));
-    }
-  }
-  auto weight = [](const std::vector<const core::VgpuType*>& t) {
-    int sum = 0;
-    for (const core::VgpuType* x : t) sum += x->framebuffer_mib;
-    return std::make_pair(t.empty() ? 1 << 20 : static_cast<int>(t.size()),
-                          t.empty() ? 1 << 30 : sum);
-  };
-  std::sort(vms.begin(), vms.end(), [&](const auto& a, const auto& b) {
-    auto wa = weight(a.second), wb = weight(b.second);
-    return std::make_tuple(-wa.first, -wa.second, a.first) <
-           std::make_tuple(-wb.first, -wb.second, b.first);
-  });
-  return vms;
-}
-
-}  // namespace
 
 HaResult CheckHa(const Cluster& cluster, const PlaceOptions& options) {
+  return Fleet(cluster, options).CheckHa();
+}
+
+HaResult Fleet::CheckHa() {
+  const Cluster& cluster = cluster_;
   HaResult result;
   std::map<std::string, int> worst;  // per type: the most instances one failure leaves homeless
   for (std::size_t h = 0; h < cluster.hosts.size(); ++h) {
     if (cluster.hosts[h].state != HostState::kReady) continue;
-    const int host = static_cast<int>(h);
-    auto vms = VmsOn(cluster, host);
-    if (vms.empty()) continue;
-    HostFailure failure;
-    failure.host = host;
-    failure.vms = static_cast<int>(vms.size());
-    Cluster work = cluster;
-    work.hosts[h].state = HostState::kDown;
-    for (const auto& [vm, types] : vms) Unplace(work, vm);
-    internal::Placer placer(work, options);
-    for (const auto& [vm, types] : vms) {
-      internal::MoveRules rules{false, internal::EccOf(cluster, host, vm), std::nullopt};
-      internal::MoveOutcome m = internal::MoveVm(work, placer, vm, host, types, rules);
-      if (m.assignment) continue;
-      failure.cannot_restart.push_back({vm, m.reason});
-      if (types.empty()) {
-        ++failure.missing_by_type["pass-through GPU"];
-      } else {
-        for (const core::VgpuType* t : types) ++failure.missing_by_type[t->name];
-      }
-    }
+    const Host& host = cluster.hosts[h];
+    const bool runs_vms = std::any_of(host.gpus.begin(), host.gpus.end(), [](const Gpu& g) {
+      return !g.instances.empty() || g.passthrough_vm >= 0;
+    });
+    if (!runs_vms) continue;
+    HostFailure failure = internal::SimulateFailure(cluster_, *placer_, static_cast<int>(h));
     for (const auto& [type, n] : failure.missing_by_type) worst[type] = std::max(worst[type], n);
     if (!failure.cannot_restart.empty()) result.n_plus_one = false;
     result.failures.push_back(std::move(failure));

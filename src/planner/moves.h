@@ -22,7 +22,7 @@ struct MoveOutcome {
   std::string reason;  // why not, when there is no assignment
 };
 
-// The types a VM's instances have, in GPU order (empty for a pass-through VM).
+// The types a VM's instances have, in GPU order (empty for a pass-through VM). Scans the cluster.
 std::vector<const core::VgpuType*> TypesOf(const Cluster& cluster, int vm);
 
 // The ECC setting of the GPU(s) a VM runs on in `cluster`.
@@ -32,6 +32,31 @@ bool EccOf(const Cluster& cluster, int host, int vm);
 std::optional<std::string> MoveBlocker(const Cluster& cluster, const Vm& vm, const Host& from,
                                        const Gpu& from_gpu, const Host& to, const Gpu& to_gpu,
                                        const core::VgpuType& type, bool live);
+
+// A VM running on a host, as evacuation and restart checks see it.
+struct HostVm {
+  int vm = -1;
+  Assignment was;                            // where it runs: undoes a what-if
+  std::vector<const core::VgpuType*> types;  // empty: pass-through
+  bool ecc = false;                          // of the GPU it runs on
+};
+enum class VmOrder {
+  kEvacuation,  // more vGPUs, then more framebuffer first; pass-through last
+  kRestart,     // pass-through first, then more vGPUs, then more framebuffer
+};
+// The VMs on `host`, hardest first in `order`, ties by VM index.
+std::vector<HostVm> VmsOnHost(const Cluster& cluster, const Placer& placer, int host,
+                              VmOrder order);
+
+// Moves every VM off `host` (live, each checked by the compatibility engine), appending to
+// result.moves and result.stuck; stuck VMs stay where they were. The host takes no VM meanwhile.
+// keep false: a what-if, undone before returning (the cluster and placer are as before).
+void EvacuateHost(Cluster& work, Placer& placer, int host, const EvacuateOptions& options,
+                  bool keep, EvacuationResult& result);
+
+// Whether every VM of `host` could restart elsewhere if the host failed (cold restart: same
+// types, guest driver suits the destination's manager). Always undone before returning.
+HostFailure SimulateFailure(Cluster& work, Placer& placer, int host);
 
 // Places an unplaced VM (whose instances were removed from `from_host`) elsewhere with the same
 // types, skipping destinations the compatibility engine refuses; commits through `placer`.

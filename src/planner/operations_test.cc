@@ -1,8 +1,11 @@
 // Evacuation, HA N+1 and defragmentation.
 
+#include <random>
+
 #include "common/strings.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "planner/fleet.h"
 #include "planner/planner.h"
 #include "planner/testing.h"
 
@@ -171,6 +174,64 @@ TEST(DefragTest, ExplainsWhenImpossible) {
   EXPECT_TRUE(none.satisfied);
   EXPECT_THAT(none.moves, IsEmpty());
   EXPECT_THAT(none.explanation, HasSubstr("fit already"));
+}
+
+// A Fleet answers what-ifs as the one-shot functions do, and leaves itself as it was: after every
+// evacuation plan and failure simulation, the next placement is the same as before.
+TEST(FleetTest, WhatIfsMatchTheOneShotFunctionsAndUndoThemselves) {
+  for (unsigned seed = 1; seed <= 12; ++seed) {
+    std::mt19937 rng(seed);
+    Cluster c;
+    const std::vector<std::string> boards = {"P40", "T4", "A100D"};
+    for (int h = 0; h < 6; ++h) {
+      AddHost(c, StrCat("h", h), boards[rng() % boards.size()], 2);
+      for (Gpu& g : c.hosts.back().gpus) {
+        if (g.board->mig && rng() % 2 == 0) g.mode = GpuMode::kMig;
+      }
+    }
+    const std::vector<std::string> types = {"P40-8Q", "P40-3Q", "T4-4Q", "T4-16Q",
+                                            "A100D-2-20C", "A100D-1-10C", "A100D-20C"};
+    for (int v = 0; v < 40; ++v) {
+      const int vm = AddVm(c, StrCat("vm", v), types[rng() % types.size()]);
+      if (rng() % 6 == 0) c.vms.back().anti_affinity = "g";
+      Decision d = Place(c, vm);
+      if (d.assignment) Apply(c, *d.assignment);
+    }
+    Fleet fleet(c);
+    const int probe = fleet.AddVm(c.vms.front());
+    c.vms.push_back(c.vms.front());
+    const Decision before = fleet.Place(probe);
+    for (int h = 0; h < static_cast<int>(c.hosts.size()); ++h) {
+      const EvacuationResult one_shot = Evacuate(c, h);
+      const EvacuationResult what_if = fleet.PlanEvacuation(h);
+      ASSERT_EQ(one_shot.moves.size(), what_if.moves.size()) << "seed " << seed << " host " << h;
+      for (std::size_t i = 0; i < what_if.moves.size(); ++i) {
+        EXPECT_EQ(one_shot.moves[i].vm, what_if.moves[i].vm);
+        EXPECT_EQ(one_shot.moves[i].to.host, what_if.moves[i].to.host);
+        EXPECT_EQ(one_shot.moves[i].to.gpus, what_if.moves[i].to.gpus);
+      }
+      ASSERT_EQ(one_shot.stuck.size(), what_if.stuck.size());
+      for (std::size_t i = 0; i < what_if.stuck.size(); ++i) {
+        EXPECT_EQ(one_shot.stuck[i].reason, what_if.stuck[i].reason);
+      }
+      const HostFailure failure = fleet.SimulateFailure(h);
+      const Decision after = fleet.Place(probe);
+      ASSERT_EQ(before.assignment.has_value(), after.assignment.has_value());
+      if (before.assignment) {
+        EXPECT_EQ(before.assignment->host, after.assignment->host) << "seed " << seed;
+        EXPECT_EQ(before.assignment->gpus, after.assignment->gpus) << "seed " << seed;
+      }
+      EXPECT_EQ(before.explanation, after.explanation);
+      (void)failure;
+    }
+    const HaResult a = CheckHa(c), b = fleet.CheckHa();
+    EXPECT_EQ(a.n_plus_one, b.n_plus_one);
+    ASSERT_EQ(a.failures.size(), b.failures.size());
+    for (std::size_t i = 0; i < a.failures.size(); ++i) {
+      EXPECT_EQ(a.failures[i].missing_by_type, b.failures[i].missing_by_type);
+    }
+    EXPECT_THAT(Violations(fleet.cluster()), IsEmpty());
+  }
 }
 
 }  // namespace

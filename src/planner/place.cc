@@ -322,7 +322,8 @@ Decision Placer::Scan(const Cluster& cluster, int vm_index) const {
   std::optional<Assignment> best;
   Score best_score{};
   for (std::size_t h = 0; h < cluster.hosts.size(); ++h) {
-    if (excluded_.contains(static_cast<int>(h))) continue;
+    const auto excluded = excluded_.find(static_cast<int>(h));
+    if (excluded != excluded_.end() && excluded->second.empty()) continue;
     const Host& host = cluster.hosts[h];
     int host_offered = 0;
     for (const Gpu& gpu : host.gpus) {
@@ -336,6 +337,10 @@ Decision Placer::Scan(const Cluster& cluster, int vm_index) const {
     }
     offered += host_offered;
     if (host_offered == 0) continue;
+    if (excluded != excluded_.end()) {
+      host_reasons.Add(excluded->second);
+      continue;
+    }
     if (std::string blocker; !HostAccepts(host, hosts_[h], vm, &blocker)) {
       host_reasons.Add(blocker);
       continue;

@@ -37,10 +37,12 @@ class Placer {
   // The best assignment for cluster.vms[vm] (not placed) on the cluster given at construction
   // plus every Commit and Remove since, or an explanation of why there is none.
   [[nodiscard]] Decision Decide(const Cluster& cluster, int vm) const;
-  // Hosts the caller rules out for the next decisions (a destination the compatibility engine
-  // refused, a host that failed); they are skipped silently, the caller explains them.
-  void Exclude(int host) { excluded_.insert(host); }
+  // Hosts the caller rules out for the next decisions: a destination the compatibility engine
+  // refused (skipped silently, the caller explains it), or the host a what-if empties, whose
+  // `reason` ("down", "in maintenance") rejections then name like a host state.
+  void Exclude(int host, std::string reason = "") { excluded_[host] = std::move(reason); }
   void Include(int host) { excluded_.erase(host); }
+  [[nodiscard]] bool excluded(int host) const { return excluded_.contains(host); }
   void ClearExclusions() { excluded_.clear(); }
   // Applies the assignment to `cluster` and updates usage and indexes. The VM must not be placed
   // (a what-if move first Removes it, and undoes by Remove + Commit of CurrentAssignment).
@@ -105,7 +107,7 @@ class Placer {
   bool use_index_ = true;
   bool explain_placements_ = true;
   mutable long long index_answers_ = 0;
-  std::set<int> excluded_;
+  std::map<int, std::string> excluded_;  // host -> reason shown in rejections (may be empty)
   // Equal-size GPUs partly filled with a type: (free instances, host, gpu).
   std::map<const core::VgpuType*, std::set<Key>> partial_;
   // Empty GPUs a carving may take, per board and whether the GPU is in MIG mode:

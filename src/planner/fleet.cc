@@ -1,0 +1,42 @@
+#include "planner/fleet.h"
+
+#include "planner/moves.h"
+#include "planner/placer.h"
+
+namespace gpufleet::planner {
+
+Fleet::Fleet(Cluster cluster, const PlaceOptions& options)
+    : cluster_(std::move(cluster)),
+      options_(options),
+      placer_(std::make_unique<internal::Placer>(cluster_, options_)) {}
+
+Fleet::~Fleet() = default;
+Fleet::Fleet(Fleet&&) noexcept = default;
+Fleet& Fleet::operator=(Fleet&&) noexcept = default;
+
+int Fleet::AddVm(Vm vm) {
+  cluster_.vms.push_back(std::move(vm));
+  return static_cast<int>(cluster_.vms.size()) - 1;
+}
+
+Decision Fleet::Place(int vm) const { return placer_->Decide(cluster_, vm); }
+
+void Fleet::Commit(const Assignment& assignment) { placer_->Commit(cluster_, assignment); }
+
+void Fleet::Remove(int vm) { placer_->Remove(cluster_, vm); }
+
+void Fleet::SetHostState(int host, HostState state) {
+  cluster_.hosts[static_cast<std::size_t>(host)].state = state;
+}
+
+EvacuationResult Fleet::PlanEvacuation(int host, const EvacuateOptions& options) {
+  EvacuationResult result;
+  internal::EvacuateHost(cluster_, *placer_, host, options, /*keep=*/false, result);
+  return result;
+}
+
+HostFailure Fleet::SimulateFailure(int host) {
+  return internal::SimulateFailure(cluster_, *placer_, host);
+}
+
+}  // namespace gpufleet::planner
