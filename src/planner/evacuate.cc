@@ -105,25 +105,28 @@ bool EccOf(const Cluster& cluster, int host, int vm) {
 MoveOutcome MoveVm(Cluster& work, Placer& placer, int vm_index, int from_host,
                    const std::vector<const core::VgpuType*>& types, const MoveRules& rules) {
   MoveOutcome out;
-  const Vm& original = work.vms[static_cast<std::size_t>(vm_index)];
-  // The VM keeps its types: plan it as if it asked for exactly them.
-  Vm pinned = original;
-  pinned.need = Requirement{};
-  pinned.need.type = types.empty() ? nullptr : types.front();
-  if (types.empty()) {
-    pinned.need.passthrough = true;
-    pinned.need.boards = original.need.boards;
-  }
-  const Vm saved = original;
-  work.vms[static_cast<std::size_t>(vm_index)] = pinned;
-
+  Vm& vm = work.vms[static_cast<std::size_t>(vm_index)];
   if (types.empty() && rules.live) {
-    work.vms[static_cast<std::size_t>(vm_index)] = saved;
     out.reason =
         "a pass-through GPU cannot be live-migrated; power the VM off and start it on "
         "another host";
     return out;
   }
+  // The VM keeps its types: plan it as if it asked for exactly them (only its requirement is
+  // swapped, and swapped back before returning).
+  Requirement pinned;
+  pinned.type = types.empty() ? nullptr : types.front();
+  if (types.empty()) {
+    pinned.passthrough = true;
+    pinned.boards = vm.need.boards;
+  }
+  std::swap(vm.need, pinned);
+  struct Restore {
+    Vm& vm;
+    Requirement& need;
+    ~Restore() { std::swap(vm.need, need); }
+  } restore{vm, pinned};
+  const Vm& saved = vm;  // guest driver, live-migratable: unchanged by the swap
   const Host& from = work.hosts[static_cast<std::size_t>(from_host)];
   Gpu from_gpu;
   from_gpu.ecc = rules.from_ecc;
@@ -154,7 +157,7 @@ MoveOutcome MoveVm(Cluster& work, Placer& placer, int vm_index, int from_host,
       }
     }
     if (!blocker) {
-      placer.Commit(work, *d.assignment);
+      placer.Commit(work, *d.assignment, rules.what_if);
       out.assignment = *d.assignment;
       break;
     }
@@ -165,7 +168,6 @@ MoveOutcome MoveVm(Cluster& work, Placer& placer, int vm_index, int from_host,
     }
   }
   for (int h : refused_hosts) placer.Include(h);
-  work.vms[static_cast<std::size_t>(vm_index)] = saved;
   return out;
 }
 

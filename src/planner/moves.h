@@ -15,6 +15,7 @@ struct MoveRules {
   bool live = true;       // live migration (evacuate, defrag) or cold restart (HA)
   bool from_ecc = false;  // ECC of the GPU the VM leaves
   std::optional<double> stun_budget_seconds;
+  bool what_if = false;  // commit as a provisional copy (Placer::Commit's what_if)
 };
 
 struct MoveOutcome {

@@ -189,7 +189,7 @@ TEST(FleetTest, WhatIfsMatchTheOneShotFunctionsAndUndoThemselves) {
         if (g.board->mig && rng() % 2 == 0) g.mode = GpuMode::kMig;
       }
     }
-    const std::vector<std::string> types = {"P40-8Q", "P40-3Q", "T4-4Q", "T4-16Q",
+    const std::vector<std::string> types = {"P40-8Q",      "P40-3Q",      "T4-4Q",    "T4-16Q",
                                             "A100D-2-20C", "A100D-1-10C", "A100D-20C"};
     for (int v = 0; v < 40; ++v) {
       const int vm = AddVm(c, StrCat("vm", v), types[rng() % types.size()]);

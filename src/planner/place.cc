@@ -543,7 +543,7 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, std::vector<Stream
   return true;
 }
 
-void Placer::Commit(Cluster& cluster, const Assignment& a) {
+void Placer::Commit(Cluster& cluster, const Assignment& a, bool what_if) {
   HostUsage& u = hosts_[static_cast<std::size_t>(a.host)];
   // Out of the index before the change, back in after; a host's first VM moves its empty GPUs
   // from tier 2 to tier 1.
@@ -557,10 +557,12 @@ void Placer::Commit(Cluster& cluster, const Assignment& a) {
   }
   Apply(cluster, a);
   const std::size_t vm = static_cast<std::size_t>(a.vm);
-  if (where_.size() <= vm) where_.resize(vm + 1);
-  where_[vm] = Location{a.host, a.gpus};
-  Track(a.vm, cluster, where_[vm], +1);
-  ++seats_used_[EditionOf(cluster.vms[vm], a.types.front())];
+  Track(a.vm, cluster, Location{a.host, a.gpus}, +1);
+  if (!what_if) {
+    if (where_.size() <= vm) where_.resize(vm + 1);
+    where_[vm] = Location{a.host, a.gpus};
+    ++seats_used_[EditionOf(cluster.vms[vm], a.types.front())];
+  }
   if (use_index_) {
     if (first_vm) {
       IndexHost(cluster, a.host, true);

@@ -45,11 +45,15 @@ class Placer {
   [[nodiscard]] bool excluded(int host) const { return excluded_.contains(host); }
   void ClearExclusions() { excluded_.clear(); }
   // Applies the assignment to `cluster` and updates usage and indexes. The VM must not be placed
-  // (a what-if move first Removes it, and undoes by Remove + Commit of CurrentAssignment).
-  void Commit(Cluster& cluster, const Assignment& assignment);
+  // (a move first Removes it; undo is Remove + Commit of CurrentAssignment) unless `what_if`: a
+  // second, provisional copy of a placed VM on another host (a restart or evacuation what-if,
+  // the VM's own host excluded), which changes neither where the VM runs nor its license seat,
+  // and is undone by Remove with that location and `what_if`.
+  void Commit(Cluster& cluster, const Assignment& assignment, bool what_if = false);
   // Takes the VM's instances (or pass-through GPU) on `location` out of the cluster and the
   // indexes; the VM stays in cluster.vms. With no location: wherever the VM was last committed.
-  void Remove(Cluster& cluster, int vm, const std::optional<Location>& location = std::nullopt);
+  void Remove(Cluster& cluster, int vm, const std::optional<Location>& location = std::nullopt,
+              bool what_if = false);
   // Where the VM runs (host -1 when it does not), as of the last Commit or Remove.
   [[nodiscard]] const Location& LocationOf(int vm) const;
   // The assignment that would put the VM back exactly where it runs now (same GPUs, types and
@@ -58,6 +62,7 @@ class Placer {
   // Whether a successful Decision carries its one-line explanation (rejections always do); a
   // whole plan does not need thousands of them.
   void set_explain_placements(bool on) { explain_placements_ = on; }
+  [[nodiscard]] bool explain_placements() const { return explain_placements_; }
   // Decisions the index answered (the others took the full scan); for tests and benchmarks.
   [[nodiscard]] long long index_answers() const { return index_answers_; }
 

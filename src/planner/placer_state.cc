@@ -92,7 +92,8 @@ Assignment Placer::CurrentAssignment(const Cluster& cluster, int vm) const {
   return a;
 }
 
-void Placer::Remove(Cluster& cluster, int vm, const std::optional<Location>& location) {
+void Placer::Remove(Cluster& cluster, int vm, const std::optional<Location>& location,
+                    bool what_if) {
   const Location loc = location ? *location : LocationOf(vm);
   if (loc.host < 0 || loc.gpus.empty()) return;
   HostUsage& u = hosts_[static_cast<std::size_t>(loc.host)];
@@ -116,11 +117,13 @@ void Placer::Remove(Cluster& cluster, int vm, const std::optional<Location>& loc
     std::erase_if(gpu.instances, [vm](const Instance& i) { return i.vm == vm; });
   }
   Track(vm, cluster, loc, -1);
-  int& seats = seats_used_[EditionOf(cluster.vms[static_cast<std::size_t>(vm)], type)];
-  seats = std::max(0, seats - 1);
-  if (static_cast<std::size_t>(vm) < where_.size() &&
-      where_[static_cast<std::size_t>(vm)].host == loc.host) {
-    where_[static_cast<std::size_t>(vm)] = Location{};
+  if (!what_if) {
+    int& seats = seats_used_[EditionOf(cluster.vms[static_cast<std::size_t>(vm)], type)];
+    seats = std::max(0, seats - 1);
+    if (static_cast<std::size_t>(vm) < where_.size() &&
+        where_[static_cast<std::size_t>(vm)].host == loc.host) {
+      where_[static_cast<std::size_t>(vm)] = Location{};
+    }
   }
   if (use_index_) {
     if (last_vm) {

@@ -50,20 +50,39 @@ std::vector<HostVm> VmsOnHost(const Cluster& cluster, const Placer& placer, int 
   return vms;
 }
 
+// Explanations of successful placements are not needed inside a what-if; restored on exit.
+class QuietPlacements {
+ public:
+  explicit QuietPlacements(Placer& placer) : placer_(placer), was_(placer.explain_placements()) {
+    placer_.set_explain_placements(false);
+  }
+  ~QuietPlacements() { placer_.set_explain_placements(was_); }
+  QuietPlacements(const QuietPlacements&) = delete;
+  QuietPlacements& operator=(const QuietPlacements&) = delete;
+
+ private:
+  Placer& placer_;
+  bool was_;
+};
+
 void EvacuateHost(Cluster& work, Placer& placer, int host, const EvacuateOptions& options,
                   bool keep, EvacuationResult& result) {
   const std::vector<HostVm> vms = VmsOnHost(work, placer, host, VmOrder::kEvacuation);
   const bool was_excluded = placer.excluded(host);
   if (!was_excluded) placer.Exclude(host, "in maintenance");
+  QuietPlacements quiet(placer);
   const Host& from = work.hosts[static_cast<std::size_t>(host)];
-  std::vector<const HostVm*> moved;
+  // keep: each VM really moves (off the host, then on its new GPUs). A what-if leaves every VM on
+  // the host (excluded, so its GPUs are never offered) and adds a provisional copy where it would
+  // go, removed at the end.
+  std::vector<Assignment> provisional;
   for (const HostVm& v : vms) {
-    placer.Remove(work, v.vm);
-    MoveOutcome m =
-        MoveVm(work, placer, v.vm, host, v.types, {true, v.ecc, options.stun_budget_seconds});
+    if (keep) placer.Remove(work, v.vm);
+    MoveRules rules{true, v.ecc, options.stun_budget_seconds, !keep};
+    MoveOutcome m = MoveVm(work, placer, v.vm, host, v.types, rules);
     if (!m.assignment) {
       result.stuck.push_back({v.vm, m.reason});
-      placer.Commit(work, v.was);  // it stays where it was
+      if (keep) placer.Commit(work, v.was);  // it stays where it was
       continue;
     }
     const int link =
@@ -72,13 +91,10 @@ void EvacuateHost(Cluster& work, Placer& placer, int host, const EvacuateOptions
     result.moves.push_back(
         {v.vm, host, *m.assignment,
          EstimateStunSeconds(v.types.empty() ? 0 : FramebufferOf(v.types), link)});
-    moved.push_back(&v);
+    if (!keep) provisional.push_back(*m.assignment);
   }
-  if (!keep) {
-    for (auto it = moved.rbegin(); it != moved.rend(); ++it) {
-      placer.Remove(work, (*it)->vm);
-      placer.Commit(work, (*it)->was);
-    }
+  for (auto it = provisional.rbegin(); it != provisional.rend(); ++it) {
+    placer.Remove(work, it->vm, Location{it->host, it->gpus}, /*what_if=*/true);
   }
   if (!was_excluded) placer.Include(host);
 }
@@ -90,13 +106,14 @@ HostFailure SimulateFailure(Cluster& work, Placer& placer, int host) {
   failure.vms = static_cast<int>(vms.size());
   const bool was_excluded = placer.excluded(host);
   if (!was_excluded) placer.Exclude(host, "down");
-  // The host is gone: all its VMs leave it before any restarts.
-  for (const HostVm& v : vms) placer.Remove(work, v.vm);
-  std::vector<int> restarted;
+  QuietPlacements quiet(placer);
+  // The VMs stay on the failed host (excluded: its GPUs are never offered); each restart is a
+  // provisional copy elsewhere, removed at the end.
+  std::vector<Assignment> provisional;
   for (const HostVm& v : vms) {
-    MoveOutcome m = MoveVm(work, placer, v.vm, host, v.types, {false, v.ecc, std::nullopt});
+    MoveOutcome m = MoveVm(work, placer, v.vm, host, v.types, {false, v.ecc, std::nullopt, true});
     if (m.assignment) {
-      restarted.push_back(v.vm);
+      provisional.push_back(*m.assignment);
       continue;
     }
     failure.cannot_restart.push_back({v.vm, m.reason});
@@ -106,8 +123,9 @@ HostFailure SimulateFailure(Cluster& work, Placer& placer, int host) {
       for (const core::VgpuType* t : v.types) ++failure.missing_by_type[t->name];
     }
   }
-  for (auto it = restarted.rbegin(); it != restarted.rend(); ++it) placer.Remove(work, *it);
-  for (auto it = vms.rbegin(); it != vms.rend(); ++it) placer.Commit(work, it->was);
+  for (auto it = provisional.rbegin(); it != provisional.rend(); ++it) {
+    placer.Remove(work, it->vm, Location{it->host, it->gpus}, /*what_if=*/true);
+  }
   if (!was_excluded) placer.Include(host);
   return failure;
 }
