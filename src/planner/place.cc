@@ -215,6 +215,9 @@ std::vector<Placer::Candidate> Placer::HostCandidates(const Cluster& cluster, st
   const Host& host = cluster.hosts[h];
   const HostUsage& usage = hosts_[h];
   std::vector<Candidate> cands;
+  // Several vGPUs by requirement: the types must come from one board and series.
+  const bool one_family = vm.vgpus > 1 && vm.need.type == nullptr && !vm.need.passthrough;
+  std::vector<std::pair<std::pair<const core::Board*, core::Series>, Candidate>> by_family;
   for (std::size_t g = 0; g < host.gpus.size(); ++g) {
     const Gpu& gpu = host.gpus[g];
     if (gpu.board == nullptr || gpu.held) continue;  // held: being emptied by the caller
@@ -288,11 +291,43 @@ std::vector<Placer::Candidate> Placer::HostCandidates(const Cluster& cluster, st
       if (!best_here || s < best_here->score) {
         best_here = Candidate{static_cast<int>(g), type, *fit, s};
       }
+      if (one_family)
+        by_family.push_back(
+            {{gpu.board, type->series}, Candidate{static_cast<int>(g), type, *fit, s}});
     }
     if (best_here) cands.push_back(*best_here);
   }
-  std::sort(cands.begin(), cands.end(),
-            [](const Candidate& a, const Candidate& b) { return a.score < b.score; });
+  auto by_score = [](const Candidate& a, const Candidate& b) { return a.score < b.score; };
+  if (one_family) {
+    // NVIDIA's multi-vGPU: one VM's vGPUs share a board and a series (sizes may differ). Per
+    // family, the best type on each GPU; the host offers the family whose best GPU scores best
+    // among those with enough GPUs (else the largest family, for the explanation).
+    std::sort(by_family.begin(), by_family.end(), [&](const auto& a, const auto& b) {
+      return std::tie(a.first, a.second.gpu) < std::tie(b.first, b.second.gpu) ||
+             (std::tie(a.first, a.second.gpu) == std::tie(b.first, b.second.gpu) &&
+              a.second.score < b.second.score);
+    });
+    std::vector<Candidate> best_family, family;
+    for (std::size_t i = 0; i < by_family.size(); ++i) {
+      const bool new_gpu = i == 0 || by_family[i].first != by_family[i - 1].first ||
+                           by_family[i].second.gpu != by_family[i - 1].second.gpu;
+      if (new_gpu) family.push_back(by_family[i].second);
+      const bool family_ends =
+          i + 1 == by_family.size() || by_family[i + 1].first != by_family[i].first;
+      if (!family_ends) continue;
+      std::sort(family.begin(), family.end(), by_score);
+      const bool enough = static_cast<int>(family.size()) >= vm.vgpus;
+      const bool best_enough = static_cast<int>(best_family.size()) >= vm.vgpus;
+      if (best_family.empty() ||
+          (enough && (!best_enough || family.front().score < best_family.front().score)) ||
+          (!enough && !best_enough && family.size() > best_family.size())) {
+        best_family = family;
+      }
+      family.clear();
+    }
+    return best_family;
+  }
+  std::sort(cands.begin(), cands.end(), by_score);
   return cands;
 }
 
@@ -412,8 +447,11 @@ struct Placer::Stream {
 
 std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index) const {
   const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
+  // Several vGPUs by requirement must share a board and series: the per-family choice is the
+  // scan's (HostCandidates), and a host's best family is not met first in stream order.
   if (!use_index_ || vm.need.passthrough || vm.vgpus < 1 ||
-      options_.policy != Policy::kFragmentationAware || !options_.capacity.allow_recarve) {
+      (vm.vgpus > 1 && vm.need.type == nullptr) || options_.policy != Policy::kFragmentationAware ||
+      !options_.capacity.allow_recarve) {
     return std::nullopt;
   }
   std::vector<Stream> streams;

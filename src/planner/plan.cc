@@ -200,6 +200,7 @@ std::vector<std::string> Violations(const Cluster& cluster) {
   std::map<int, std::set<std::string>> vm_hosts;
   std::map<std::string, std::set<std::string>> group_hosts;
   std::map<int, int> vm_gpus;
+  std::map<int, const core::VgpuType*> vm_family;  // the first vGPU's type, per VM
   for (const Host& host : cluster.hosts) {
     int cpus = 0, memory = 0;
     std::set<int> on_host;
@@ -211,6 +212,14 @@ std::vector<std::string> Violations(const Cluster& cluster) {
       for (const Instance& i : gpu.instances) {
         if (!EqualsIgnoreCase(i.type->board_prefix, gpu.board->prefix)) {
           out.push_back(StrCat(where, ": ", i.type->name, " on a ", gpu.board->prefix));
+        }
+        // NVIDIA's multi-vGPU: one board and one series per VM.
+        if (auto [it, first] = vm_family.try_emplace(i.vm, i.type);
+            !first && (it->second->series != i.type->series ||
+                       !EqualsIgnoreCase(it->second->board_prefix, i.type->board_prefix))) {
+          out.push_back(StrCat(cluster.vms[static_cast<std::size_t>(i.vm)].name, ": vGPUs ",
+                               it->second->name, " and ", i.type->name,
+                               " (one VM's vGPUs share a board and a series)"));
         }
         if (!on_gpu.insert(i.vm).second) {
           out.push_back(StrCat(where, ": ", cluster.vms[static_cast<std::size_t>(i.vm)].name,
