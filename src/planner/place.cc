@@ -60,6 +60,10 @@ void Apply(Cluster& cluster, const Assignment& a) {
     }
     gpu.mode = a.fits[i].mode;
     if (gpu.mode == GpuMode::kEqualSize) gpu.carved = a.types[i];
+    // One allocation for the GPU's lifetime of instances instead of one per doubling.
+    if (gpu.instances.capacity() == 0) {
+      gpu.instances.reserve(static_cast<std::size_t>(std::clamp(a.types[i]->max_instances, 1, 32)));
+    }
     gpu.instances.push_back(Instance{a.vm, a.types[i], a.fits[i].placement});
   }
 }

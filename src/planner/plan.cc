@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <tuple>
@@ -67,14 +68,24 @@ PlanResult Plan(const Cluster& input, const std::vector<int>& demand, const Plan
   for (int vm : Order(c, todo)) {
     Decision d = placer.Decide(c, vm);
     if (!d.assignment) {
-      result.rejected.push_back({vm, d.explanation});
+      result.rejected.push_back({vm, std::move(d.explanation)});
       continue;
     }
     placer.Commit(c, *d.assignment);
     result.placed.push_back(*std::move(d.assignment));
   }
-  std::sort(result.placed.begin(), result.placed.end(),
-            [](const Assignment& a, const Assignment& b) { return a.vm < b.vm; });
+  // In VM order. VM indexes are unique, so a bucket pass does it: sorting hundreds of thousands
+  // of assignments cost more than producing them.
+  std::vector<int> slot(c.vms.size(), -1);
+  for (std::size_t i = 0; i < result.placed.size(); ++i) {
+    slot[static_cast<std::size_t>(result.placed[i].vm)] = static_cast<int>(i);
+  }
+  std::vector<Assignment> in_order;
+  in_order.reserve(result.placed.size());
+  for (int i : slot) {
+    if (i >= 0) in_order.push_back(std::move(result.placed[static_cast<std::size_t>(i)]));
+  }
+  result.placed = std::move(in_order);
   std::sort(result.rejected.begin(), result.rejected.end(),
             [](const Rejection& a, const Rejection& b) { return a.vm < b.vm; });
 
