@@ -67,6 +67,7 @@ class ClusterDecoder {
  private:
   void DecodeHost(const YamlNode& node, const std::string& path, int host_index);
   void DecodeGpu(YamlMap& g, std::size_t index, int host, Gpu& gpu);
+  void CheckMixedSize(YamlMap& g, const Gpu& gpu, const Host& host);
   std::optional<GpuMode> ModeOf(YamlMap& g, std::optional<GpuMode> written, const Gpu& gpu,
                                 const core::VgpuType* carved, bool passthrough,
                                 const std::vector<PendingInstance>& instances);
@@ -212,6 +213,7 @@ void ClusterDecoder::DecodeHost(const YamlNode& node, const std::string& path, i
       YamlMap g(errors_, gpus->children[i], IndexPath(h.PathOf("gpus"), i));
       Gpu gpu;
       DecodeGpu(g, i, host_index, gpu);
+      if (errors_.ok() && gpu.mode == GpuMode::kMixedSize) CheckMixedSize(g, gpu, host);
       if (auto [it, fresh] = ids.emplace(gpu.id, i); !fresh && errors_.ok()) {
         g.Fail("id", StrCat("duplicate GPU id ", QuoteForMessage(gpu.id), " on host ",
                             QuoteForMessage(host.name), " (also gpus[", it->second, "])"));
@@ -221,6 +223,25 @@ void ClusterDecoder::DecodeHost(const YamlNode& node, const std::string& path, i
   }
   h.Finish();
   cluster_.hosts.push_back(std::move(host));
+}
+
+// Mixed-size vGPU came with vGPU 17 (R550): a board whose support ended earlier, or a host whose
+// manager is older, cannot be in that mode.
+void ClusterDecoder::CheckMixedSize(YamlMap& g, const Gpu& gpu, const Host& host) {
+  constexpr int kFirstMixedSizeBranch = 17;
+  if (gpu.board->support.last_branch && *gpu.board->support.last_branch < kFirstMixedSizeBranch) {
+    g.Fail("mode", StrCat(gpu.board->prefix, " cannot run mixed-size vGPU: it needs vGPU ",
+                          kFirstMixedSizeBranch, " or later, and ", gpu.board->prefix,
+                          " support ended with ", *gpu.board->support.last_branch, ".x"));
+    return;
+  }
+  if (!host.manager) return;
+  const core::DriverMatch m = catalog_.FindByHostDriver(*host.manager);
+  if (m.branch != nullptr && m.branch->branch < kFirstMixedSizeBranch) {
+    g.Fail("mode", StrCat("mixed-size vGPU needs a vGPU ", kFirstMixedSizeBranch,
+                          " (R550) or later manager; host ", QuoteForMessage(host.name), " runs ",
+                          host.manager->ToString(), " (", m.branch->branch, ".x)"));
+  }
 }
 
 void ClusterDecoder::DecodeGpu(YamlMap& g, std::size_t index, int host, Gpu& gpu) {
