@@ -131,6 +131,9 @@ std::vector<BoardBound> LowerBounds(const Cluster& cluster, const std::vector<in
   struct Tally {
     std::map<const core::VgpuType*, int> types;
     int mig_compute = 0, mig_memory = 0, passthrough = 0;
+    // Instances on mixed-size GPUs: their slots, and their counts per type.
+    int mixed_slots = 0, mixed_slots_per_gpu = 0;
+    std::map<const core::VgpuType*, int> mixed_types;
     const core::Board* board = nullptr;
   };
   std::map<std::string, Tally> by_board;
@@ -164,6 +167,13 @@ std::vector<BoardBound> LowerBounds(const Cluster& cluster, const std::vector<in
         if (!member(i.vm)) continue;
         placed[static_cast<std::size_t>(i.vm)] = 1;
         Tally& t = tally_for(gpu.board);
+        if (gpu.mode == GpuMode::kMixedSize) {
+          const MixedSizeGeometry& geo = Geometry(cluster, *gpu.board);
+          t.mixed_slots += MixedSizeSlots(*i.type, geo);
+          t.mixed_slots_per_gpu = MixedSizeTotalSlots(*gpu.board, geo);
+          ++t.mixed_types[i.type];
+          continue;
+        }
         if (i.type->mig_backed) {
           t.mig_compute += i.type->mig_slices.value_or(0);
           t.mig_memory += MigMemorySpan(*gpu.board, *i.type);
@@ -201,7 +211,16 @@ std::vector<BoardBound> LowerBounds(const Cluster& cluster, const std::vector<in
       mig = std::max({mig_floor, CeilDiv(t.mig_compute, t.board->mig->compute_slices),
                       CeilDiv(t.mig_memory, t.board->mig->memory_slices)});
     }
-    out.push_back({prefix, equal + mig + t.passthrough, 0});
+    // Mixed-size: types share GPUs, so the bound is the slots over a GPU's slots (or a type's
+    // own maximum per GPU, when that binds harder).
+    int mixed = 0;
+    if (t.mixed_slots > 0 && t.mixed_slots_per_gpu > 0) {
+      mixed = CeilDiv(t.mixed_slots, t.mixed_slots_per_gpu);
+      for (const auto& [type, n] : t.mixed_types) {
+        mixed = std::max(mixed, CeilDiv(n, type->max_instances));
+      }
+    }
+    out.push_back({prefix, equal + mig + mixed + t.passthrough, 0});
   }
   return out;
 }

@@ -58,7 +58,9 @@ void Unplace(Cluster& cluster, int vm);
 
 // Lower bounds on the GPUs a demand needs, per board: for equal-size,
 // sum over types of ceil(n_type / max_instances_type); for MIG, ceil(total compute slices / 7)
-// and ceil(total memory slices / 8), whichever is larger.
+// and ceil(total memory slices / 8), whichever is larger; for instances on mixed-size GPUs,
+// ceil(their slots / a GPU's slots) (or a type's ceil(n / max per GPU), if larger). The parts
+// add up: a GPU is in one mode at a time.
 struct BoardBound {
   std::string board;  // prefix
   int gpus_needed = 0;
