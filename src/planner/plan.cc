@@ -40,6 +40,58 @@ std::vector<int> Order(const Cluster& cluster, const std::vector<int>& vms) {
   return out;
 }
 
+// Identical requirements (with their vGPU count) form a group of m VMs. Each group is pinned to
+// the exact type that holds the whole group on the fewest GPUs, ceil(m / max per GPU), among the
+// boards the cluster has (ties: the smaller type, then catalog order): a requirement that fits
+// a T4 (T4-16Q, 1 per GPU) or an A40 (A40-16Q, 3 per GPU) then leaves the T4s to the VMs that
+// can only run there. Returns the requirements to restore after planning, per VM.
+std::map<int, Requirement> PinRequirements(Cluster& c, const std::vector<int>& vms) {
+  using Key = std::tuple<int, bool, std::optional<core::Series>, std::vector<const core::Board*>,
+                         bool, int>;
+  std::map<Key, std::vector<int>> groups;
+  for (int vm : vms) {
+    const Vm& v = c.vms[static_cast<std::size_t>(vm)];
+    if (v.need.type != nullptr || v.need.passthrough) continue;
+    groups[{v.need.min_framebuffer_mib, v.need.cuda, v.need.series, v.need.boards, v.need.mig,
+            v.vgpus}]
+        .push_back(vm);
+  }
+  std::vector<const core::Board*> boards;
+  for (const Host& host : c.hosts) {
+    for (const Gpu& gpu : host.gpus) {
+      if (gpu.board && std::find(boards.begin(), boards.end(), gpu.board) == boards.end()) {
+        boards.push_back(gpu.board);
+      }
+    }
+  }
+  std::map<int, Requirement> restore;
+  for (const auto& [key, members] : groups) {
+    const Requirement& need = c.vms[static_cast<std::size_t>(members.front())].need;
+    const int m = static_cast<int>(members.size());
+    const core::VgpuType* best = nullptr;
+    std::tuple<int, int> best_key;
+    for (const core::Board* board : boards) {
+      for (const core::VgpuType* type : CandidateTypes(need, *board, need.mig)) {
+        if (type->max_instances <= 0) continue;
+        const std::tuple<int, int> k{CeilDiv(m, type->max_instances), type->framebuffer_mib};
+        if (best == nullptr || k < best_key) {
+          best = type;
+          best_key = k;
+        }
+      }
+    }
+    if (best == nullptr) continue;
+    for (int vm : members) {
+      Requirement& r = c.vms[static_cast<std::size_t>(vm)].need;
+      restore.emplace(vm, r);
+      Requirement exact;
+      exact.type = best;
+      r = exact;
+    }
+  }
+  return restore;
+}
+
 }  // namespace
 
 PlanResult Plan(const Cluster& input, const std::vector<int>& demand, const PlanOptions& options) {
@@ -65,8 +117,16 @@ PlanResult Plan(const Cluster& input, const std::vector<int>& demand, const Plan
   }
   internal::Placer placer(c, options.place);
   placer.set_explain_placements(false);
+  // VMs that give a requirement are planned as the exact type their group packs best; one that
+  // finds no place that way falls back to its requirement.
+  const std::map<int, Requirement> flexible = PinRequirements(c, todo);
   for (int vm : Order(c, todo)) {
     Decision d = placer.Decide(c, vm);
+    auto pinned = flexible.find(vm);
+    if (pinned != flexible.end()) {
+      c.vms[static_cast<std::size_t>(vm)].need = pinned->second;
+      if (!d.assignment) d = placer.Decide(c, vm);
+    }
     if (!d.assignment) {
       result.rejected.push_back({vm, std::move(d.explanation)});
       continue;
