@@ -1,0 +1,315 @@
+#include "controller/vms.h"
+
+#include <set>
+#include <string>
+#include <utility>
+
+#include "common/json.h"
+#include "common/status_field.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "controller/placement.h"
+#include "controller/secrets.h"
+#include "controller/vm_spec.h"
+#include "planner/planner.h"
+
+namespace gpufleet::controller {
+namespace {
+
+nlohmann::json InstanceJson(const store::DesiredInstance& d) {
+  return {{"uuid", d.uuid.ToString()},
+          {"index", d.index},
+          {"host", d.host},
+          {"gpu", d.gpu},
+          {"type", d.type},
+          {"placement", d.placement}};
+}
+
+std::string VmName(const planner::Cluster& c, int vm) {
+  return c.vms[static_cast<std::size_t>(vm)].name;
+}
+std::string HostName(const planner::Cluster& c, int host) {
+  return host < 0 ? std::string() : c.hosts[static_cast<std::size_t>(host)].name;
+}
+
+nlohmann::json AssignmentJson(const planner::Cluster& c, const planner::Assignment& a) {
+  nlohmann::json gpus = nlohmann::json::array();
+  nlohmann::json types = nlohmann::json::array();
+  const planner::Host& h = c.hosts[static_cast<std::size_t>(a.host)];
+  for (std::size_t i = 0; i < a.gpus.size(); ++i) {
+    gpus.push_back(h.gpus[static_cast<std::size_t>(a.gpus[i])].id);
+    types.push_back(a.types[i] != nullptr ? a.types[i]->name : "");
+  }
+  return {{"host", h.name}, {"gpus", gpus}, {"types", types}};
+}
+
+nlohmann::json StuckJson(const planner::Cluster& c, const std::vector<planner::Stuck>& stuck) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const planner::Stuck& s : stuck) {
+    out.push_back({{"vm", VmName(c, s.vm)}, {"reason", s.reason}});
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json VmJson(const store::Vm& vm, const std::vector<store::DesiredInstance>& instances) {
+  nlohmann::json spec = nlohmann::json::object();
+  if (absl::StatusOr<nlohmann::json> j = ParseJson(vm.spec_json, "spec"); j.ok()) spec = *j;
+  nlohmann::json vgpus = nlohmann::json::array();
+  for (const store::DesiredInstance& d : instances) vgpus.push_back(InstanceJson(d));
+  return {{"name", vm.name},       {"spec", spec},          {"phase", vm.phase},
+          {"license", vm.license}, {"version", vm.version}, {"created_at", TimeText(vm.created_at)},
+          {"vgpus", vgpus}};
+}
+
+absl::Status CheckGpuCapacity(store::WriteTx& tx, const core::Catalog& catalog,
+                              const std::vector<store::DesiredInstance>& added) {
+  std::set<std::pair<std::string, std::string>> touched;
+  for (const store::DesiredInstance& d : added) touched.insert({d.host, d.gpu});
+  for (const auto& [host, id] : touched) {
+    GPUFLEET_ASSIGN_OR_RETURN(store::Gpu gpu, tx.GetGpu(host, id));
+    GPUFLEET_ASSIGN_OR_RETURN(auto on_gpu,
+                              tx.ListDesiredInstances({.host = host, .gpu = id, .vm = ""}));
+    const core::Board* board = catalog.FindBoard(gpu.board);
+    if (board == nullptr || on_gpu.empty()) continue;
+    auto fail = [&](std::string_view why) {
+      return absl::AbortedError(
+          StrCat("gpu ", host, "/", id, ": ", why, "; the placement was not recorded"));
+    };
+    if (gpu.mode == "unconfigured" || gpu.mode == "equal-size") {
+      const core::VgpuType* type = catalog.FindTypeByName(on_gpu.front().type);
+      for (const store::DesiredInstance& d : on_gpu) {
+        if (d.type != on_gpu.front().type) return fail("two vGPU types on an equal-size GPU");
+      }
+      if (type != nullptr && static_cast<int>(on_gpu.size()) > type->max_instances) {
+        return fail(StrCat(on_gpu.size(), " x ", type->name, " exceed its ", type->max_instances,
+                           " slots"));
+      }
+    } else {
+      int used = 0;
+      for (const store::DesiredInstance& d : on_gpu) {
+        if (const core::VgpuType* t = catalog.FindTypeByName(d.type)) used += t->framebuffer_mib;
+      }
+      if (used > board->framebuffer_mib) {
+        return fail(StrCat(used, " MiB of vGPU framebuffer exceed the board's ",
+                           board->framebuffer_mib, " MiB"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Vms::AddRoutes(api::Router& router) {
+  using api::Access;
+  GPUFLEET_RETURN_IF_ERROR(router.Add("POST", "/api/v1/vms", Access::Operator(),
+                                      [this](const api::Request& r) { return Create(r); }));
+  GPUFLEET_RETURN_IF_ERROR(router.Add("GET", "/api/v1/vms", Access::Viewer(),
+                                      [this](const api::Request& r) { return List(r); }));
+  GPUFLEET_RETURN_IF_ERROR(router.Add("GET", "/api/v1/vms/{vm}", Access::Viewer(),
+                                      [this](const api::Request& r) { return Get(r); }));
+  GPUFLEET_RETURN_IF_ERROR(router.Add("DELETE", "/api/v1/vms/{vm}", Access::Operator(),
+                                      [this](const api::Request& r) { return Delete(r); }));
+  GPUFLEET_RETURN_IF_ERROR(router.Add("POST", "/api/v1/plans/evacuate", Access::Viewer(),
+                                      [this](const api::Request& r) { return PlanEvacuate(r); }));
+  return router.Add("POST", "/api/v1/plans/ha", Access::Viewer(),
+                    [this](const api::Request& r) { return PlanHa(r); });
+}
+
+api::Response Vms::Create(const api::Request& request) {
+  absl::StatusOr<nlohmann::json> body = JsonObjectBody(request);
+  if (!body.ok()) return api::Response::Error(body.status());
+  absl::StatusOr<VmSpec> spec = DecodeVmSpec(*body, *context_.catalog);
+  if (!spec.ok()) return api::Response::Error(spec.status());
+  absl::StatusOr<planner::Vm> planned = ToPlannerVm(*spec, *context_.catalog);
+  if (!planned.ok()) return api::Response::Error(planned.status());
+  const std::string actor = ActorOf(request);
+  store::Vm vm;
+  std::vector<store::DesiredInstance> instances;
+  absl::Status s = context_.placement->Locked([&](FleetState& state) -> absl::Status {
+    if (state.vms.contains(spec->name)) {
+      return WithField(
+          absl::AlreadyExistsError(StrCat("vm ", QuoteForMessage(spec->name), " exists already")),
+          "name");
+    }
+    const int index = state.fleet->AddVm(*planned);
+    planner::Decision decision = state.fleet->Place(index);
+    if (!decision.assignment.has_value()) {
+      ++state.dead_vms;
+      return absl::FailedPreconditionError(decision.explanation);
+    }
+    const planner::Assignment& a = *decision.assignment;
+    const planner::Cluster& cluster = state.fleet->cluster();
+    const planner::Host& host = cluster.hosts[static_cast<std::size_t>(a.host)];
+    absl::Status written = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+      instances.clear();
+      vm = store::Vm{};
+      vm.name = spec->name;
+      vm.spec_json = EncodeVmSpec(*spec).dump();
+      vm.phase = "placed";
+      vm.license = spec->license;
+      absl::Status created = tx.CreateVm(vm);
+      if (absl::IsAlreadyExists(created)) {
+        return WithField(
+            absl::AlreadyExistsError(StrCat("vm ", QuoteForMessage(spec->name), " exists already")),
+            "name");
+      }
+      GPUFLEET_RETURN_IF_ERROR(created);
+      for (std::size_t i = 0; i < a.gpus.size(); ++i) {
+        store::DesiredInstance d;
+        d.uuid = VgpuUuid(spec->name, static_cast<int>(i));
+        d.vm = spec->name;
+        d.index = static_cast<int>(i);
+        d.host = host.name;
+        d.gpu = host.gpus[static_cast<std::size_t>(a.gpus[i])].id;
+        d.type = a.types[i]->name;
+        d.placement = a.fits[i].placement;
+        GPUFLEET_RETURN_IF_ERROR(tx.CreateDesiredInstance(d));
+        instances.push_back(d);
+      }
+      GPUFLEET_RETURN_IF_ERROR(CheckGpuCapacity(tx, *context_.catalog, instances));
+      return AppendEvent(
+          tx, "vm.placed", StrCat("vm/", spec->name), actor,
+          StrCat("vm ", spec->name, " placed on ", host.name, ": ", decision.explanation),
+          AssignmentJson(cluster, a));
+    });
+    if (!written.ok()) {
+      ++state.dead_vms;
+      return written;
+    }
+    state.fleet->Commit(a);
+    state.vms[spec->name] = index;
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return api::Response::Error(s);
+  return api::Response::Json(VmJson(vm, instances), 201)
+      .SetHeader("Location", StrCat("/api/v1/vms/", vm.name))
+      .SetETag(vm.version);
+}
+
+api::Response Vms::List(const api::Request& request) {
+  absl::StatusOr<api::PageRequest> page = api::ParsePageRequest(request);
+  if (!page.ok()) return api::Response::Error(page.status());
+  std::string after;
+  if (!page->cursor.empty()) {
+    absl::StatusOr<std::string> decoded = Base64UrlDecode(page->cursor);
+    if (!decoded.ok()) {
+      return api::Response::Error(WithField(
+          absl::InvalidArgumentError("cursor: not a cursor this server issued"), "cursor"));
+    }
+    after = *decoded;
+  }
+  nlohmann::json items = nlohmann::json::array();
+  std::string next;
+  absl::Status s = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
+    GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::Vm> vms, tx.ListVms());
+    for (const store::Vm& vm : vms) {
+      if (!after.empty() && vm.name <= after) continue;
+      if (static_cast<int>(items.size()) == page->limit) {
+        next = Base64UrlEncode(items.back()["name"].get<std::string>());
+        break;
+      }
+      GPUFLEET_ASSIGN_OR_RETURN(auto instances,
+                                tx.ListDesiredInstances({.host = "", .gpu = "", .vm = vm.name}));
+      items.push_back(VmJson(vm, instances));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return api::Response::Error(s);
+  nlohmann::json out = {{"items", items}};
+  if (!next.empty()) out["next_cursor"] = next;
+  return api::Response::Json(out);
+}
+
+api::Response Vms::Get(const api::Request& request) {
+  const std::string name(request.PathParam("vm"));
+  store::Vm vm;
+  std::vector<store::DesiredInstance> instances;
+  absl::Status s = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
+    GPUFLEET_ASSIGN_OR_RETURN(vm, tx.GetVm(name));
+    GPUFLEET_ASSIGN_OR_RETURN(instances,
+                              tx.ListDesiredInstances({.host = "", .gpu = "", .vm = name}));
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return api::Response::Error(s);
+  return api::Response::Json(VmJson(vm, instances)).SetETag(vm.version);
+}
+
+api::Response Vms::Delete(const api::Request& request) {
+  const std::string name(request.PathParam("vm"));
+  const std::string actor = ActorOf(request);
+  absl::Status s = context_.placement->Locked([&](FleetState& state) -> absl::Status {
+    if (absl::Status written = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+          GPUFLEET_ASSIGN_OR_RETURN(store::Vm vm, tx.GetVm(name));
+          GPUFLEET_RETURN_IF_ERROR(api::CheckIfMatch(request, vm.version));
+          GPUFLEET_RETURN_IF_ERROR(tx.DeleteVm(name, vm.version));
+          return AppendEvent(tx, "vm.deleted", StrCat("vm/", name), actor,
+                             StrCat("vm ", name, " deleted; its vGPUs are released"));
+        });
+        !written.ok())
+      return written;
+    auto it = state.vms.find(name);
+    if (it != state.vms.end()) {
+      state.fleet->Remove(it->second);
+      state.vms.erase(it);
+      ++state.dead_vms;
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return api::Response::Error(s);
+  return api::Response::NoContent();
+}
+
+api::Response Vms::PlanEvacuate(const api::Request& request) {
+  absl::StatusOr<nlohmann::json> body = JsonObjectBody(request);
+  if (!body.ok()) return api::Response::Error(body.status());
+  JsonReader reader(*body, "");
+  std::string host = reader.String("host");
+  if (absl::Status s = reader.Finish(); !s.ok()) return api::Response::Error(s);
+  absl::StatusOr<nlohmann::json> out =
+      context_.placement->Locked([&](FleetState& state) -> absl::StatusOr<nlohmann::json> {
+        auto it = state.hosts.find(host);
+        if (it == state.hosts.end()) {
+          return WithField(
+              absl::NotFoundError(StrCat("host ", QuoteForMessage(host), " not found")), "host");
+        }
+        planner::EvacuationResult r = state.fleet->PlanEvacuation(it->second);
+        const planner::Cluster& c = state.fleet->cluster();
+        nlohmann::json moves = nlohmann::json::array();
+        for (const planner::Move& m : r.moves) {
+          moves.push_back({{"vm", VmName(c, m.vm)},
+                           {"from", HostName(c, m.from_host)},
+                           {"to", AssignmentJson(c, m.to)},
+                           {"stun_seconds", m.stun_seconds}});
+        }
+        return nlohmann::json{
+            {"host", host}, {"dry_run", true}, {"moves", moves}, {"stuck", StuckJson(c, r.stuck)}};
+      });
+  return api::Response::FromStatusOr(out);
+}
+
+api::Response Vms::PlanHa(const api::Request&) {
+  absl::StatusOr<nlohmann::json> out =
+      context_.placement->Locked([&](FleetState& state) -> absl::StatusOr<nlohmann::json> {
+        planner::HaResult r = state.fleet->CheckHa();
+        const planner::Cluster& c = state.fleet->cluster();
+        nlohmann::json failures = nlohmann::json::array();
+        for (const planner::HostFailure& f : r.failures) {
+          failures.push_back({{"host", HostName(c, f.host)},
+                              {"vms", f.vms},
+                              {"cannot_restart", StuckJson(c, f.cannot_restart)},
+                              {"missing_by_type", f.missing_by_type}});
+        }
+        nlohmann::json reserve = nlohmann::json::array();
+        for (const planner::Reservation& v : r.reserve) {
+          reserve.push_back({{"type", v.type}, {"instances", v.instances}, {"hosts", v.hosts}});
+        }
+        return nlohmann::json{{"dry_run", true},
+                              {"n_plus_one", r.n_plus_one},
+                              {"failures", failures},
+                              {"reserve", reserve}};
+      });
+  return api::Response::FromStatusOr(out);
+}
+
+}  // namespace gpufleet::controller
