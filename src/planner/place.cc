@@ -3,6 +3,7 @@
 #include <deque>
 #include <limits>
 #include <queue>
+#include <span>
 #include <tuple>
 
 #include "common/strings.h"
@@ -459,12 +460,16 @@ std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index)
     return std::nullopt;
   }
   std::vector<Stream> streams;
+  streams.reserve(8);  // an exact type needs three: partly filled, empty, empty in MIG mode
   if (!StreamsFor(cluster, vm, streams) || streams.empty()) return std::nullopt;
   // Merge the streams in score order: the first entry on a host that accepts the VM is the best
   // single GPU; for several vGPUs, the first host met that has enough fitting GPUs is the host
   // the full scan picks (each host is first met at its best score).
   using Head = std::pair<Score, std::size_t>;
-  std::priority_queue<Head, std::vector<Head>, std::greater<>> heads;
+  std::vector<Head> head_storage;
+  head_storage.reserve(streams.size());
+  std::priority_queue<Head, std::vector<Head>, std::greater<>> heads(std::greater<>(),
+                                                                     std::move(head_storage));
   for (std::size_t i = 0; i < streams.size(); ++i) {
     if (streams[i].it != streams[i].set->end())
       heads.emplace(streams[i].ScoreOf(*streams[i].it), i);
@@ -521,8 +526,19 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, std::vector<Stream
         std::find(vm.need.boards.begin(), vm.need.boards.end(), board) == vm.need.boards.end()) {
       continue;
     }
-    const std::vector<const core::VgpuType*> plain = CandidateTypes(vm.need, *board, false);
-    const std::vector<const core::VgpuType*> on_mig = CandidateTypes(vm.need, *board, true);
+    // An exact type needs no candidate lists (the common case: no allocation per decision).
+    std::vector<const core::VgpuType*> plain_list, mig_list;
+    const core::VgpuType* const exact[1] = {vm.need.type};
+    std::span<const core::VgpuType*const> plain, on_mig;
+    if (vm.need.type != nullptr) {
+      if (!EqualsIgnoreCase(vm.need.type->board_prefix, board->prefix)) continue;
+      plain = on_mig = exact;
+    } else {
+      plain_list = CandidateTypes(vm.need, *board, false);
+      mig_list = CandidateTypes(vm.need, *board, true);
+      plain = plain_list;
+      on_mig = mig_list;
+    }
     if (plain.empty() && on_mig.empty()) continue;
     if (mixed_boards_.contains(board)) return false;
     const MixedSizeGeometry& geo = GeometryFor(cluster, *board);
@@ -532,11 +548,11 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, std::vector<Stream
       auto it = empty_.find({board, mig});
       return it == empty_.end() ? nullptr : &it->second;
     };
-    std::vector<const core::VgpuType*> done;
-    for (const auto* list : {&plain, &on_mig}) {
-      for (const core::VgpuType* type : *list) {
-        if (std::find(done.begin(), done.end(), type) != done.end()) continue;
-        done.push_back(type);
+    const bool one_list = plain.data() == on_mig.data();
+    for (int pass = 0; pass < (one_list ? 1 : 2); ++pass) {
+      for (const core::VgpuType* type : pass == 0 ? plain : on_mig) {
+        // A type in both lists is handled once, in the first pass.
+        if (pass == 1 && std::find(plain.begin(), plain.end(), type) != plain.end()) continue;
         if (!cluster.license_seats.empty() && !SeatsLeft(cluster, EditionOf(vm, type))) continue;
         const bool on_plain = std::find(plain.begin(), plain.end(), type) != plain.end();
         const bool on_mig_gpu = std::find(on_mig.begin(), on_mig.end(), type) != on_mig.end();
