@@ -10,8 +10,10 @@
 #include "CLI/CLI.hpp"
 #include "absl/time/time.h"
 #include "cli/catalog_command.h"
+#include "cli/client.h"
 #include "cli/compat_command.h"
 #include "cli/context.h"
+#include "cli/online_app.h"
 #include "cli/plan_command.h"
 #include "cli/plan_ops_command.h"
 #include "cli/version_command.h"
@@ -33,9 +35,15 @@ Examples:
   gpufleet catalog releases -o json
   gpufleet plan --cluster examples/seed/cluster.yaml --demand examples/seed/demand.yaml
 
-Exit codes: 0 ok, 1 a compatibility rule failed or a VM could not be placed, 2 bad input,
-3 internal error.
-Docs: docs/catalog.md (where the facts come from), docs/architecture.md.)";
+Against a running controller (gpufleetd controller):
+  export GPUFLEET_SERVER=http://127.0.0.1:8470 GPUFLEET_TOKEN_FILE=~/.gpufleet-token
+  gpufleet hosts
+  gpufleet vm create web-1 --type P40-8Q
+  gpufleet events --follow
+
+Exit codes: 0 ok, 1 a compatibility rule failed, a VM could not be placed or the controller
+refused, 2 bad input (or a rejected token or role), 3 internal error or controller unreachable.
+Docs: docs/catalog.md (where the facts come from), docs/cli-online.md, docs/architecture.md.)";
 
 constexpr char kCompatHelp[] = R"(
 Give any subset of the flags; each rule whose inputs are all present is checked, a rule with
@@ -113,7 +121,7 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
            std::ostream& err) {
   CLI::App app{
       "gpufleet: vGPU catalog, compatibility checks and capacity planning for NVIDIA vGPU on KVM "
-      "and vSphere.",
+      "and vSphere, and the client of a gpufleet controller.",
       "gpufleet"};
   app.footer(kRootHelp);
   app.fallthrough();
@@ -312,6 +320,9 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
     run = [&](Context& ctx) { return RunVersion(ctx, catalog_path.has_value(), out); };
   });
 
+  OnlineCommands online;
+  AddOnlineCommands(app, online, run, out);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -328,6 +339,8 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
   absl::Status status = [&]() -> absl::Status {
     Context ctx;
     ctx.fs = env.fs;
+    ctx.env = &env;
+    ctx.err = &err;
     absl::StatusOr<OutputFormat> format = ParseOutputFormat(output);
     if (!format.ok()) return format.status();
     ctx.format = *format;
@@ -358,7 +371,7 @@ int RunCli(int argc, const char* const* argv, const Environment& env, std::ostre
   }();
   if (!status.ok()) {
     err << "gpufleet: error: " << status.message() << '\n';
-    return ExitCodeFor(status);
+    return online.chosen ? OnlineExitCodeFor(status) : ExitCodeFor(status);
   }
   return exit_code_holder;
 }
