@@ -1,11 +1,11 @@
 #include "bench/online.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <optional>
-
-#include <time.h>
 
 #include "common/strings.h"
 #include "planner/placer.h"
