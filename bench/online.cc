@@ -21,10 +21,13 @@ class GpufleetEngine final : public OnlinePlacer {
 
   std::string name() const override { return StrCat("gpufleet ", PolicyName(options_.policy)); }
 
-  void Prepare(const planner::Cluster& cluster) override { placer_.emplace(cluster, options_); }
+  void Prepare(const planner::Cluster& cluster) override {
+    placer_.emplace(cluster, options_);
+    placer_->set_reserve(true);  // online placement, as planner::Place
+  }
 
   bool Place(planner::Cluster& cluster, int vm) override {
-    if (!placer_) placer_.emplace(cluster, options_);
+    if (!placer_) Prepare(cluster);
     planner::Decision d = placer_->Decide(cluster, vm);
     if (!d.assignment) return false;
     placer_->Commit(cluster, *d.assignment);
@@ -128,8 +131,14 @@ ReplayResult Replay(OnlinePlacer& placer, planner::Cluster& cluster, const Strea
     }
     placed[vm] = placer.Place(cluster, e.vm);
     if (e.time >= warmup) {
+      const planner::Vm& v = cluster.vms[vm];
+      const double mib = v.need.type == nullptr
+                             ? 0.0
+                             : static_cast<double>(v.vgpus) * v.need.type->framebuffer_mib;
       ++r.arrivals;
       r.accepted += placed[vm];
+      r.offered_mib += mib;
+      if (placed[vm]) r.accepted_mib += mib;
     }
   }
   r.seconds = SecondsSince(start);

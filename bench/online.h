@@ -73,9 +73,16 @@ LatencyStats TimePlacements(OnlinePlacer& placer, planner::Cluster& cluster,
 struct ReplayResult {
   int arrivals = 0;  // counted: at or after the warm-up
   int accepted = 0;
+  double offered_mib = 0;  // framebuffer of the counted arrivals (vGPUs x type framebuffer)
+  double accepted_mib = 0;
   double seconds = 0;
   [[nodiscard]] double acceptance() const {
     return arrivals == 0 ? 0 : static_cast<double>(accepted) / arrivals;
+  }
+  // The share of the offered framebuffer accepted: a placer that rejects large VMs to keep room
+  // for small ones accepts more VMs but less framebuffer.
+  [[nodiscard]] double framebuffer_acceptance() const {
+    return offered_mib == 0 ? 0 : accepted_mib / offered_mib;
   }
 };
 

@@ -79,7 +79,9 @@ void Unplace(Cluster& cluster, int vm) {
 }
 
 Decision Place(const Cluster& cluster, int vm, const PlaceOptions& options) {
-  return internal::Placer(cluster, options).Decide(cluster, vm);
+  internal::Placer placer(cluster, options);
+  placer.set_reserve(true);  // one VM arriving: online placement
+  return placer.Decide(cluster, vm);
 }
 
 namespace internal {
@@ -151,6 +153,152 @@ class TypeCache {
   std::deque<std::tuple<const core::Board*, bool, std::vector<const core::VgpuType*>>> cache_;
 };
 
+// A GPU in MIG mode holding exactly `layout`, standing for every GPU of an index group.
+Gpu LayoutGpu(const core::Board* board,
+              const std::vector<std::pair<const core::VgpuType*, int>>& layout) {
+  Gpu gpu;
+  gpu.board = board;
+  gpu.mode = GpuMode::kMig;
+  for (const auto& [type, placement] : layout) gpu.instances.push_back({-1, type, placement});
+  return gpu;
+}
+
+// The reserve (see Placer::Outlook::Reserve): on a board with at least kReserveMinGpus GPUs, at
+// most kReserveEmpty of them empty.
+constexpr int kReserveMinGpus = 32;
+constexpr int kReserveEmpty = 4;
+
+}  // namespace
+
+// The fleet-wide signals of one decision (placer.h): read from the index's counters when there is
+// an index, else counted on the cluster, which gives the same numbers; memoised, since a decision
+// asks about few boards and types.
+class Placer::Outlook {
+ public:
+  Outlook(const Placer& placer, const Cluster& cluster) : placer_(placer), cluster_(cluster) {}
+
+  // Whether `type` takes an empty GPU before a partly filled one. Under overload a board's empty
+  // GPUs are claimed by whichever request needs one first, and whole-GPU requests always do; a
+  // GPU carved for a type of n instances per GPU serves n VMs where a whole-GPU type serves one.
+  // So once a large board is down to its last few empty GPUs, a type of several instances per
+  // GPU with less than one GPU's worth of free instances left takes its next GPU now, before the
+  // last ones go, rather than when its free instances run out.
+  bool Reserve(const core::Board& board, const core::VgpuType& type) {
+    if (!placer_.reserve_ || type.max_instances <= 1) return false;
+    for (const auto& [t, on] : reserve_) {
+      if (t == &type) return on;
+    }
+    const auto gpus = placer_.board_gpus_.find(&board);
+    const bool on = gpus != placer_.board_gpus_.end() && gpus->second >= kReserveMinGpus &&
+                    EmptyGpus(board) <= kReserveEmpty &&
+                    FreeInstances(board, type) < type.max_instances;
+    reserve_.emplace_back(&type, on);
+    return on;
+  }
+
+  // Instances per MIG-backed type on the board's in-use MIG GPUs: the mix a MIG placement's
+  // fragmentation is measured against.
+  const std::map<const core::VgpuType*, int>& MigMix(const core::Board& board) {
+    if (placer_.use_index_) {
+      static const std::map<const core::VgpuType*, int> kNone;
+      auto it = placer_.mig_mix_.find(&board);
+      return it == placer_.mig_mix_.end() ? kNone : it->second;
+    }
+    for (const auto& [b, mix] : mix_) {
+      if (b == &board) return mix;
+    }
+    std::map<const core::VgpuType*, int> mix;
+    ForEachGpu(board, [&](const Gpu& gpu) {
+      if (gpu.mode != GpuMode::kMig) return;
+      for (const Instance& i : gpu.instances) ++mix[i.type];
+    });
+    mix_.emplace_back(&board, std::move(mix));
+    return mix_.back().second;
+  }
+
+ private:
+  // Every GPU of the board the index would hold (not held, not mixed-size).
+  template <typename F>
+  void ForEachGpu(const core::Board& board, F f) const {
+    for (const Host& host : cluster_.hosts) {
+      for (const Gpu& gpu : host.gpus) {
+        if (gpu.board == &board && !gpu.held && gpu.mode != GpuMode::kMixedSize) f(gpu);
+      }
+    }
+  }
+
+  int EmptyGpus(const core::Board& board) {
+    for (const auto& [b, n] : empty_) {
+      if (b == &board) return n;
+    }
+    int n = 0;
+    if (placer_.use_index_) {
+      for (bool mig : {false, true}) {
+        auto it = placer_.empty_.find({&board, mig});
+        if (it != placer_.empty_.end()) n += static_cast<int>(it->second.size());
+      }
+    } else {
+      ForEachGpu(board, [&](const Gpu& gpu) {
+        n += gpu.instances.empty() && gpu.passthrough_vm < 0 && gpu.mode != GpuMode::kPassthrough;
+      });
+    }
+    empty_.emplace_back(&board, n);
+    return n;
+  }
+
+  // Free instances of `type` on the board's GPUs in use.
+  long long FreeInstances(const core::Board& board, const core::VgpuType& type) const {
+    const MixedSizeGeometry& geo = placer_.GeometryFor(cluster_, board);
+    long long n = 0;
+    if (placer_.use_index_) {
+      if (!type.mig_backed) {
+        auto it = placer_.partial_free_.find(&type);
+        return it == placer_.partial_free_.end() ? 0 : it->second;
+      }
+      auto groups = placer_.mig_.find(&board);
+      if (groups == placer_.mig_.end()) return 0;
+      for (const auto& [layout, group] : groups->second) {
+        auto [it, fresh] = group.free.try_emplace(&type);
+        if (fresh) it->second = FreeCount(LayoutGpu(&board, layout), type, geo);
+        n += static_cast<long long>(it->second) * static_cast<long long>(group.gpus.size());
+      }
+      return n;
+    }
+    ForEachGpu(board, [&](const Gpu& gpu) {
+      const int used = static_cast<int>(gpu.instances.size());
+      if (used == 0) return;
+      if (gpu.mode == GpuMode::kEqualSize && gpu.carved == &type) {
+        n += std::max(0, type.max_instances - used);
+      } else if (gpu.mode == GpuMode::kMig && type.mig_backed) {
+        n += FreeCount(gpu, type, geo);
+      }
+    });
+    return n;
+  }
+
+  const Placer& placer_;
+  const Cluster& cluster_;
+  std::vector<std::pair<const core::VgpuType*, bool>> reserve_;
+  std::vector<std::pair<const core::Board*, int>> empty_;
+  std::deque<std::pair<const core::Board*, std::map<const core::VgpuType*, int>>> mix_;
+};
+
+namespace {
+
+// How much the observed MIG mix loses by a placement: over the mix's types, the framebuffer of
+// the instances that fit before and no longer fit after, weighted by each type's instance count.
+// This is the growth of the fragmentation-gradient measure (bench/baselines.h), up to a constant
+// of the request; lower is better.
+long long MixLoss(const std::map<const core::VgpuType*, int>& mix, const auto& free_before,
+                  const auto& free_after) {
+  long long loss = 0;
+  for (const auto& [type, count] : mix) {
+    loss += static_cast<long long>(count) * type->framebuffer_mib *
+            (free_before(*type) - free_after(*type));
+  }
+  return loss;
+}
+
 }  // namespace
 
 struct Placer::Candidate {
@@ -216,6 +364,7 @@ Decision Placer::Decide(const Cluster& cluster, int vm_index) const {
 template <typename TypesFor, typename ReasonSink>
 std::vector<Placer::Candidate> Placer::HostCandidates(const Cluster& cluster, std::size_t h,
                                                       const Vm& vm, TypesFor& types_for,
+                                                      Outlook& outlook,
                                                       ReasonSink* gpu_reasons) const {
   const Host& host = cluster.hosts[h];
   const HostUsage& usage = hosts_[h];
@@ -266,17 +415,27 @@ std::vector<Placer::Candidate> Placer::HostCandidates(const Cluster& cluster, st
       Score s{};
       switch (options_.policy) {
         case Policy::kFragmentationAware: {
-          // Fill GPUs already carved (fewest free instances left first), then open an empty GPU
-          // on a host already in use, then one on an empty host; among empty GPUs, prefer the
-          // type whose carving strands the least framebuffer.
-          const long long tier = in_use ? 0 : (usage.vms > 0 ? 1 : 2);
+          // Fill GPUs already carved (fewest free instances left first; MIG GPUs by what the
+          // placement costs the observed MIG mix), then open an empty GPU on a host already in
+          // use, then one on an empty host; among empty GPUs, prefer the type whose carving
+          // strands the least framebuffer. Under the reserve (Outlook::Reserve) the type opens
+          // an empty GPU before filling a carved one.
+          const long long tier =
+              in_use ? (outlook.Reserve(*gpu.board, *type) ? 3 : 0) : (usage.vms > 0 ? 1 : 2);
           long long waste = 0;
           if (in_use) {
             Gpu after = gpu;
             after.mode = fit->mode;
             if (fit->mode == GpuMode::kEqualSize) after.carved = type;
             after.instances.push_back(Instance{-1, type, fit->placement});
-            waste = FreeCount(after, *type, geo);
+            if (fit->mode == GpuMode::kMig) {
+              waste = MixLoss(
+                  outlook.MigMix(*gpu.board),
+                  [&](const core::VgpuType& t) { return FreeCount(gpu, t, geo); },
+                  [&](const core::VgpuType& t) { return FreeCount(after, t, geo); });
+            } else {
+              waste = FreeCount(after, *type, geo);
+            }
           } else if (fit->mode == GpuMode::kEqualSize) {
             waste = total_fb - static_cast<long long>(type->max_instances) * type->framebuffer_mib;
           }
@@ -359,6 +518,7 @@ Decision Placer::Scan(const Cluster& cluster, int vm_index) const {
     return cache.For(*gpu.board, gpu.mode == GpuMode::kMig);
   };
 
+  Outlook outlook(*this, cluster);
   std::optional<Assignment> best;
   Score best_score{};
   for (std::size_t h = 0; h < cluster.hosts.size(); ++h) {
@@ -386,7 +546,7 @@ Decision Placer::Scan(const Cluster& cluster, int vm_index) const {
       continue;
     }
     // Every fitting (GPU, type) of this host, scored; then the best `vgpus` distinct GPUs.
-    std::vector<Candidate> cands = HostCandidates(cluster, h, vm, types_for, &gpu_reasons);
+    std::vector<Candidate> cands = HostCandidates(cluster, h, vm, types_for, outlook, &gpu_reasons);
     if (static_cast<int>(cands.size()) < vm.vgpus) {
       if (!cands.empty()) {
         host_reasons.Add(
@@ -425,7 +585,7 @@ Decision Placer::Scan(const Cluster& cluster, int vm_index) const {
 
 // One ordered run of index entries that share the first three score components: the GPUs of
 // one index set that can take `type`. Partly filled equal-size GPUs carry their waste in the
-// key's first element, empty GPUs their tier.
+// key's first element (their tier is the stream's), empty GPUs their tier.
 struct Placer::Stream {
   enum class Order { kFree, kTier, kFixed };
   const std::set<Key>* set = nullptr;
@@ -440,7 +600,7 @@ struct Placer::Stream {
     const auto& [first, h, g] = k;
     switch (order) {
       case Order::kFree:  // waste after one more instance
-        return {0, type->framebuffer_mib, first - 1, h, g};
+        return {tier, type->framebuffer_mib, first - 1, h, g};
       case Order::kTier:
         return {first, type->framebuffer_mib, waste, h, g};
       case Order::kFixed:
@@ -461,7 +621,8 @@ std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index)
   }
   std::vector<Stream> streams;
   streams.reserve(8);  // an exact type needs three: partly filled, empty, empty in MIG mode
-  if (!StreamsFor(cluster, vm, streams) || streams.empty()) return std::nullopt;
+  Outlook outlook(*this, cluster);
+  if (!StreamsFor(cluster, vm, outlook, streams) || streams.empty()) return std::nullopt;
   // Merge the streams in score order: the first entry on a host that accepts the VM is the best
   // single GPU; for several vGPUs, the first host met that has enough fitting GPUs is the host
   // the full scan picks (each host is first met at its best score).
@@ -499,7 +660,7 @@ std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index)
       return cache.For(*gpu.board, gpu.mode == GpuMode::kMig);
     };
     std::vector<Candidate> cands =
-        HostCandidates(cluster, hi, vm, types_for, static_cast<Reasons*>(nullptr));
+        HostCandidates(cluster, hi, vm, types_for, outlook, static_cast<Reasons*>(nullptr));
     if (static_cast<int>(cands.size()) < vm.vgpus) continue;
     Assignment a;
     a.vm = vm_index;
@@ -515,7 +676,8 @@ std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index)
   return std::nullopt;  // the full scan explains the rejection
 }
 
-bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, std::vector<Stream>& out) const {
+bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
+                        std::vector<Stream>& out) const {
   auto add = [&](const std::set<Key>& set, const core::VgpuType* type, Fit fit, Stream::Order order,
                  long long tier, long long waste) {
     if (set.empty()) return;
@@ -571,29 +733,41 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, std::vector<Stream
           if (const auto* set = empty_set(true))
             add(*set, type, *fresh, Stream::Order::kTier, 0, empty_waste);
         }
+        // Partly filled GPUs: tier 0, or 3 under the reserve (after the empty GPUs' 1 and 2).
+        const long long in_use_tier = outlook.Reserve(*board, *type) ? 3 : 0;
         if (!type->mig_backed) {
           if (auto it = partial_.find(type); it != partial_.end())
-            add(it->second, type, Fit{GpuMode::kEqualSize, -1}, Stream::Order::kFree, 0, 0);
+            add(it->second, type, Fit{GpuMode::kEqualSize, -1}, Stream::Order::kFree, in_use_tier,
+                0);
           continue;
         }
         if (!on_mig_gpu) continue;
         auto groups = mig_.find(board);
         if (groups == mig_.end()) continue;
+        const std::map<const core::VgpuType*, int>& mix = outlook.MigMix(*board);
         for (const auto& [layout, group] : groups->second) {
-          // A layout's answer for a type never changes: computed once, kept with the group.
+          // A layout's answers never change: computed once, kept with the group.
           auto [cached, fresh_entry] = group.fits.try_emplace(type);
-          if (fresh_entry) {
-            Gpu rep = blank;
-            rep.mode = GpuMode::kMig;
-            for (const auto& [t, placement] : layout) rep.instances.push_back({-1, t, placement});
-            if (std::optional<Fit> fit = FitOn(rep, *type, geo, options_.capacity)) {
-              rep.instances.push_back({-1, type, fit->placement});
-              cached->second = std::make_pair(*fit, FreeCount(rep, *type, geo));
-            }
-          }
+          if (fresh_entry)
+            cached->second = FitOn(LayoutGpu(board, layout), *type, geo, options_.capacity);
           if (!cached->second) continue;
-          add(group.gpus, type, cached->second->first, Stream::Order::kFixed, 0,
-              cached->second->second);
+          const Fit fit = *cached->second;
+          auto free_before = [&](const core::VgpuType& t) {
+            auto [it, computed] = group.free.try_emplace(&t);
+            if (computed) it->second = FreeCount(LayoutGpu(board, layout), t, geo);
+            return it->second;
+          };
+          auto free_after = [&](const core::VgpuType& t) {
+            auto [it, computed] = group.free_after.try_emplace({type, &t});
+            if (computed) {
+              Gpu after = LayoutGpu(board, layout);
+              after.instances.push_back({-1, type, fit.placement});
+              it->second = FreeCount(after, t, geo);
+            }
+            return it->second;
+          };
+          add(group.gpus, type, fit, Stream::Order::kFixed, in_use_tier,
+              MixLoss(mix, free_before, free_after));
         }
       }
     }

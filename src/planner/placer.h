@@ -6,6 +6,13 @@
 // runs, and an index of the GPUs by what they can still take, all up to date as VMs are committed
 // and removed, so n decisions do not rescan the cluster n times.
 //
+// The default (fragmentation-aware) policy also reads two fleet-wide signals per decision, kept
+// as counters beside the index (and counted on the cluster by the full scan, which must agree):
+// the observed mix of MIG profiles per board, against which a MIG placement's fragmentation is
+// measured, and whether a board is down to its last empty GPUs, when a time-sliced or MIG type
+// with less than one GPU's worth of free instances takes an empty GPU before a partly filled one
+// (the reserve, for online placement only: set_reserve; see place.cc).
+//
 // The index answers a decision under the default (fragmentation-aware) policy without looking at
 // GPUs that cannot take the request: partly filled equal-size GPUs per type, in-use MIG GPUs per
 // board grouped by their exact MIG layout (a handful of layouts stand for thousands of GPUs), and
@@ -63,6 +70,11 @@ class Placer {
   // whole plan does not need thousands of them.
   void set_explain_placements(bool on) { explain_placements_ = on; }
   [[nodiscard]] bool explain_placements() const { return explain_placements_; }
+  // The reserve (place.cc, Outlook::Reserve): for online placement under churn, where VMs come
+  // and go one at a time. Off by default: Plan, evacuation, HA and defrag must place every VM of
+  // a known set, and a GPU opened early there only widens the gap to the lower bound.
+  void set_reserve(bool on) { reserve_ = on; }
+  [[nodiscard]] bool reserve() const { return reserve_; }
   // Decisions the index answered (the others took the full scan); for tests and benchmarks.
   [[nodiscard]] long long index_answers() const { return index_answers_; }
 
@@ -78,6 +90,7 @@ class Placer {
   };
   struct Candidate;
   struct Stream;
+  class Outlook;
 
   [[nodiscard]] const MixedSizeGeometry& GeometryFor(const Cluster& cluster,
                                                      const core::Board& board) const;
@@ -91,14 +104,16 @@ class Placer {
   // `gpu_reasons` (may be null) collects why the others cannot.
   template <typename TypesFor, typename ReasonSink>
   std::vector<Candidate> HostCandidates(const Cluster& cluster, std::size_t h, const Vm& vm,
-                                        TypesFor& types_for, ReasonSink* gpu_reasons) const;
+                                        TypesFor& types_for, Outlook& outlook,
+                                        ReasonSink* gpu_reasons) const;
   [[nodiscard]] Decision Scan(const Cluster& cluster, int vm) const;
   [[nodiscard]] Decision Explain(const Cluster& cluster, Assignment a) const;
 
   [[nodiscard]] std::optional<Decision> FastDecide(const Cluster& cluster, int vm) const;
   // The index's streams of (GPU, type) candidates for the VM, each in score order; false when
   // the index cannot answer this request.
-  bool StreamsFor(const Cluster& cluster, const Vm& vm, std::vector<Stream>& out) const;
+  bool StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
+                  std::vector<Stream>& out) const;
   void IndexGpu(const Cluster& cluster, int host, int gpu, bool add);
   void IndexHost(const Cluster& cluster, int host, bool add);
   void Track(int vm, const Cluster& cluster, const Location& loc, int sign);
@@ -111,21 +126,31 @@ class Placer {
   MixedSizeGeometry default_geometry_;
   bool use_index_ = true;
   bool explain_placements_ = true;
+  bool reserve_ = false;
   mutable long long index_answers_ = 0;
   std::map<int, std::string> excluded_;  // host -> reason shown in rejections (may be empty)
-  // Equal-size GPUs partly filled with a type: (free instances, host, gpu).
+  // Equal-size GPUs partly filled with a type: (free instances, host, gpu); and the sum of their
+  // free instances.
   std::map<const core::VgpuType*, std::set<Key>> partial_;
+  std::map<const core::VgpuType*, long long> partial_free_;
   // Empty GPUs a carving may take, per board and whether the GPU is in MIG mode:
   // (tier, host, gpu); tier 1 when the host runs VMs, 2 when it runs none.
   std::map<std::pair<const core::Board*, bool>, std::set<Key>> empty_;
   // In-use MIG GPUs per board, grouped by their exact layout: (0, host, gpu).
   struct MigGroup {
     std::set<Key> gpus;
-    // Per type: where one more instance goes on this layout and the waste after it, or nullopt
-    // when it does not fit. A cache: the layout fixes the answer.
-    mutable std::map<const core::VgpuType*, std::optional<std::pair<Fit, int>>> fits;
+    // Caches, since the layout fixes every answer: per type, where one more instance goes
+    // (nullopt when it does not fit) and how many more fit; per (added, counted) type, how many
+    // of the counted type fit after one more of the added.
+    mutable std::map<const core::VgpuType*, std::optional<Fit>> fits;
+    mutable std::map<const core::VgpuType*, int> free;
+    mutable std::map<std::pair<const core::VgpuType*, const core::VgpuType*>, int> free_after;
   };
   std::map<const core::Board*, std::map<MigLayout, MigGroup>> mig_;
+  // Instances per MIG-backed type on the in-use MIG GPUs of each board: the observed mix.
+  std::map<const core::Board*, std::map<const core::VgpuType*, int>> mig_mix_;
+  // GPUs per board in the cluster (every state): the reserve applies only to large boards.
+  std::map<const core::Board*, int> board_gpus_;
   // Boards with a mixed-size GPU somewhere: decisions for them take the full scan.
   std::set<const core::Board*> mixed_boards_;
   std::set<const core::Board*> boards_;  // every board with an indexed GPU

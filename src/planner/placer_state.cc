@@ -25,6 +25,7 @@ Placer::Placer(const Cluster& cluster, const PlaceOptions& options, bool use_ind
     const Host& host = cluster.hosts[h];
     for (std::size_t g = 0; g < host.gpus.size(); ++g) {
       const Gpu& gpu = host.gpus[g];
+      if (gpu.board != nullptr) ++board_gpus_[gpu.board];
       if (gpu.passthrough_vm >= 0)
         note(gpu.passthrough_vm, static_cast<int>(h), static_cast<int>(g));
       for (const Instance& i : gpu.instances) note(i.vm, static_cast<int>(h), static_cast<int>(g));
@@ -155,8 +156,13 @@ void Placer::IndexGpu(const Cluster& cluster, int host, int gpu_index, bool add)
   if (gpu.mode == GpuMode::kEqualSize && gpu.carved != nullptr && n > 0 &&
       n < gpu.carved->max_instances) {
     update(partial_[gpu.carved], {gpu.carved->max_instances - n, host, gpu_index});
+    partial_free_[gpu.carved] += (add ? 1 : -1) * (gpu.carved->max_instances - n);
   }
   if (gpu.mode == GpuMode::kMig && n > 0) {
+    auto& mix = mig_mix_[gpu.board];
+    for (const Instance& i : gpu.instances) {
+      if ((mix[i.type] += add ? 1 : -1) == 0) mix.erase(i.type);
+    }
     MigLayout layout;
     for (const Instance& i : gpu.instances) layout.emplace_back(i.type, i.placement);
     std::sort(layout.begin(), layout.end());

@@ -42,6 +42,93 @@ TEST(PlaceTest, FragmentationAwareFillsACarvedGpuBeforeOpeningAnother) {
   EXPECT_EQ(e.assignment->host, d.assignment->host);
 }
 
+// Fills `gpu` of `host` with `n` VMs of `type` (equal-size).
+void Occupy(Cluster& c, int host, int gpu, std::string_view type, int n) {
+  for (int i = 0; i < n; ++i) {
+    const int vm = AddVm(c, StrCat("h", host, "g", gpu, "-", i), type);
+    Apply(c, Assignment{vm, host, {gpu}, {&TypeNamed(type)}, {Fit{GpuMode::kEqualSize, -1}}});
+  }
+}
+
+// A board of 36 T4 GPUs (9 hosts of 4): every GPU of hosts 0..`full_hosts`-1 holds a T4-16Q,
+// and the last host's gpu0 one T4-2Q (7 of 8 instances free).
+Cluster NearlyFullT4Board(int full_hosts) {
+  Cluster c;
+  for (int h = 0; h < 9; ++h) AddHost(c, StrCat("h", h), "T4", 4);
+  for (int h = 0; h < full_hosts; ++h) {
+    for (int g = 0; g < 4; ++g) Occupy(c, h, g, "T4-16Q", 1);
+  }
+  Occupy(c, 8, 0, "T4-2Q", 1);
+  return c;
+}
+
+TEST(PlaceTest, ReserveOpensAnEmptyGpuWhenALargeBoardRunsOutOfThem) {
+  // 3 empty GPUs left of 36, and T4-2Q has less than a GPU's worth free: the next T4-2Q takes
+  // an empty GPU, so the last ones do not all go to whole-GPU VMs.
+  Cluster c = NearlyFullT4Board(8);
+  const int next = AddVm(c, "next", "T4-2Q");
+  Decision d = Place(c, next);
+  ASSERT_TRUE(d.assignment) << d.explanation;
+  EXPECT_EQ(d.assignment->host, 8);
+  EXPECT_EQ(d.assignment->gpus, std::vector<int>{1});
+  // The engine without the reserve (Plan, evacuation, HA) fills the carved GPU.
+  Decision planned = internal::Placer(c, {}).Decide(c, next);
+  ASSERT_TRUE(planned.assignment) << planned.explanation;
+  EXPECT_EQ(planned.assignment->gpus, std::vector<int>{0});
+  // Once the type holds a GPU's worth of free instances, it fills them again.
+  Apply(c, *d.assignment);
+  Decision e = Place(c, AddVm(c, "after", "T4-2Q"));
+  ASSERT_TRUE(e.assignment) << e.explanation;
+  EXPECT_EQ(e.assignment->gpus, std::vector<int>{0});
+}
+
+TEST(PlaceTest, ReserveWaitsForTheLastEmptyGpusOfALargeBoard) {
+  // 7 empty GPUs of 36: the carved GPU is filled first.
+  Cluster c = NearlyFullT4Board(7);
+  Decision d = Place(c, AddVm(c, "next", "T4-2Q"));
+  ASSERT_TRUE(d.assignment) << d.explanation;
+  EXPECT_EQ(d.assignment->host, 8);
+  EXPECT_EQ(d.assignment->gpus, std::vector<int>{0});
+}
+
+TEST(PlaceTest, SmallBoardsHaveNoReserve) {
+  // 8 GPUs, 3 of them empty: a board this small fills its carved GPU first.
+  Cluster c;
+  for (int h = 0; h < 2; ++h) AddHost(c, StrCat("h", h), "T4", 4);
+  for (int g = 0; g < 4; ++g) Occupy(c, 0, g, "T4-16Q", 1);
+  Occupy(c, 1, 0, "T4-2Q", 1);
+  Decision d = Place(c, AddVm(c, "next", "T4-2Q"));
+  ASSERT_TRUE(d.assignment) << d.explanation;
+  EXPECT_EQ(d.assignment->host, 1);
+  EXPECT_EQ(d.assignment->gpus, std::vector<int>{0});
+}
+
+TEST(PlaceTest, MigPlacementKeepsRoomForTheObservedMix) {
+  // Three A100D GPUs in MIG mode: gpu0 holds a 3g.40gb at slices 0-3, gpu1 a 2g.20gb at slices
+  // 0-1, gpu2 two 3g.40gb (full). The observed mix is mostly 3g.40gb. A 2g.20gb on gpu0 would go
+  // to slices 4-5 and leave no room for another 3g.40gb; on gpu1 it goes to slices 2-3 and keeps
+  // slices 4-7 for one. Counting only the 2g.20gb left free would pick gpu0 (none left there).
+  Cluster c;
+  AddHost(c, "h0", "A100D", 3);
+  for (Gpu& g : c.hosts[0].gpus) g.mode = GpuMode::kMig;
+  auto put = [&](int gpu, std::string_view type, int slice) {
+    const int vm = AddVm(c, StrCat("g", gpu, "-", slice), type);
+    Apply(c, Assignment{vm, 0, {gpu}, {&TypeNamed(type)}, {Fit{GpuMode::kMig, slice}}});
+  };
+  put(0, "A100D-3-40C", 0);
+  put(1, "A100D-2-20C", 0);
+  put(2, "A100D-3-40C", 0);
+  put(2, "A100D-3-40C", 4);
+  for (bool indexed : {true, false}) {
+    Cluster work = c;
+    internal::Placer placer(work, {}, indexed);
+    const int vm = AddVm(work, "next", "A100D-2-20C");
+    Decision d = placer.Decide(work, vm);
+    ASSERT_TRUE(d.assignment) << d.explanation;
+    EXPECT_EQ(d.assignment->gpus, std::vector<int>{1}) << (indexed ? "index" : "scan");
+  }
+}
+
 TEST(PlaceTest, SpreadUsesTheLeastLoadedGpu) {
   Cluster c = Seed();
   int a = AddVm(c, "a", "P40-8Q");
@@ -335,6 +422,77 @@ TEST(PlacerIndexTest, FastPathMatchesTheFullScan) {
   EXPECT_GT(removed, 300);
   EXPECT_GT(decisions, placed);
   EXPECT_GT(fast, placed * 9 / 10);  // the index answered nearly every placement
+}
+
+// The same on boards large enough for the reserve (placer.h), driven near full with VMs leaving,
+// so that the reserve and the observed MIG mix decide many placements.
+TEST(PlacerIndexTest, FastPathMatchesTheFullScanOnNearlyFullLargeBoards) {
+  const std::vector<std::string> types = {"T4-2Q",       "T4-4Q",       "T4-8C",
+                                          "T4-16Q",      "A100D-1-10C", "A100D-2-20C",
+                                          "A100D-3-40C", "A100D-7-80C"};
+  int reserved = 0;
+  long long fast = 0;
+  int placed = 0;
+  for (unsigned seed = 1; seed <= 4; ++seed) {
+    std::mt19937 rng(seed);
+    Cluster c;
+    for (int h = 0; h < 10; ++h) AddHost(c, StrCat("t", h), "T4", 4);
+    for (int h = 0; h < 10; ++h) {
+      AddHost(c, StrCat("a", h), "A100D", 4);
+      for (Gpu& g : c.hosts.back().gpus) g.mode = GpuMode::kMig;
+    }
+    std::vector<int> vms;
+    for (int v = 0; v < 700; ++v) {
+      vms.push_back(
+          AddVm(c, StrCat("vm", v), types[rng() % types.size()], rng() % 30 == 0 ? 2 : 1));
+    }
+    Cluster a = c, b = c;
+    internal::Placer indexed(a, {}, true), scan(b, {}, false);
+    indexed.set_reserve(true);
+    scan.set_reserve(true);
+    std::vector<int> running;
+    for (int vm : vms) {
+      Decision x = indexed.Decide(a, vm);
+      Decision y = scan.Decide(b, vm);
+      ASSERT_EQ(x.assignment.has_value(), y.assignment.has_value()) << "seed " << seed;
+      EXPECT_EQ(x.explanation, y.explanation) << "seed " << seed << " vm " << vm;
+      if (x.assignment) {
+        ASSERT_EQ(x.assignment->host, y.assignment->host) << "seed " << seed << " vm " << vm;
+        ASSERT_EQ(x.assignment->gpus, y.assignment->gpus) << "seed " << seed << " vm " << vm;
+        const Gpu& gpu = a.hosts[static_cast<std::size_t>(x.assignment->host)]
+                             .gpus[static_cast<std::size_t>(x.assignment->gpus.front())];
+        // A reserve placement opens an empty GPU while a partly filled one of the type exists.
+        if (gpu.instances.empty() && x.assignment->types.front()->max_instances > 1) {
+          const core::VgpuType* t = x.assignment->types.front();
+          for (const Host& h : a.hosts) {
+            bool partial = false;
+            for (const Gpu& g : h.gpus) {
+              partial = partial || (!g.instances.empty() && FreeCount(g, *t, {}) > 0);
+            }
+            if (partial) {
+              ++reserved;
+              break;
+            }
+          }
+        }
+        indexed.Commit(a, *x.assignment);
+        scan.Commit(b, *y.assignment);
+        running.push_back(vm);
+        ++placed;
+      }
+      // Departures at about the arrival rate once the cluster is loaded keep it near full.
+      while (running.size() > 150 && rng() % 2 == 0) {
+        const std::size_t k = rng() % running.size();
+        indexed.Remove(a, running[k]);
+        scan.Remove(b, running[k]);
+        running.erase(running.begin() + static_cast<std::ptrdiff_t>(k));
+      }
+    }
+    EXPECT_THAT(Violations(a), IsEmpty()) << "seed " << seed;
+    fast += indexed.index_answers();
+  }
+  EXPECT_GT(reserved, 10);
+  EXPECT_GT(fast, placed * 9 / 10);
 }
 
 // A what-if move (Remove, Commit elsewhere) is undone exactly by Remove + Commit of the
