@@ -25,6 +25,8 @@ void Fleet::Commit(const Assignment& assignment) { placer_->Commit(cluster_, ass
 
 void Fleet::Remove(int vm) { placer_->Remove(cluster_, vm); }
 
+int Fleet::HostOf(int vm) const { return placer_->LocationOf(vm).host; }
+
 void Fleet::SetHostState(int host, HostState state) {
   cluster_.hosts[static_cast<std::size_t>(host)].state = state;
 }
@@ -33,6 +35,15 @@ EvacuationResult Fleet::PlanEvacuation(int host, const EvacuateOptions& options)
   EvacuationResult result;
   internal::EvacuateHost(cluster_, *placer_, host, options, /*keep=*/false, result);
   return result;
+}
+
+MovePlan Fleet::PlanMove(int vm, int to_host, bool live) {
+  return internal::PlanVmMove(cluster_, *placer_, vm, to_host, live);
+}
+
+void Fleet::ApplyMove(const Move& move) {
+  placer_->Remove(cluster_, move.vm);
+  placer_->Commit(cluster_, move.to);
 }
 
 HostFailure Fleet::SimulateFailure(int host) {

@@ -36,12 +36,23 @@ class Fleet {
   void Commit(const Assignment& assignment);
   // The VM leaves its GPUs (stays in cluster().vms).
   void Remove(int vm);
+  // The host the VM runs on, or -1.
+  [[nodiscard]] int HostOf(int vm) const;
   // Sets a host's state (maintenance, down, ready); its VMs stay where they are.
   void SetHostState(int host, HostState state);
 
   // The moves that would empty `host`, as planner::Evacuate computes them, without doing them:
   // the result's `cluster` is left empty. `options.place` is ignored (the fleet's policy holds).
   [[nodiscard]] EvacuationResult PlanEvacuation(int host, const EvacuateOptions& options = {});
+  // Where placed VM `vm` could go off the host it runs on, with its vGPU types unchanged: a live
+  // migration (`live`) or a cold restart, every destination checked by the compatibility engine
+  // like an evacuation's; `to_host` >= 0 admits that host only. A what-if: the fleet is left as
+  // it was. No move: the reason names the binding constraint.
+  [[nodiscard]] MovePlan PlanMove(int vm, int to_host = -1, bool live = true);
+  // Carries out a move from PlanMove (or PlanEvacuation) on the fleet as it still is: the VM
+  // leaves its GPUs and takes move.to.
+  void ApplyMove(const Move& move);
+
   // Whether every VM of `host` could restart elsewhere if it failed.
   [[nodiscard]] HostFailure SimulateFailure(int host);
   // planner::CheckHa on the fleet as it is.

@@ -59,6 +59,10 @@ void EvacuateHost(Cluster& work, Placer& placer, int host, const EvacuateOptions
 // types, guest driver suits the destination's manager). Always undone before returning.
 HostFailure SimulateFailure(Cluster& work, Placer& placer, int host);
 
+// Where placed VM `vm` could move off its host (see Fleet::PlanMove); `to_host` >= 0 admits that
+// host only. Leaves the cluster and placer as they were.
+MovePlan PlanVmMove(Cluster& work, Placer& placer, int vm, int to_host, bool live);
+
 // Places an unplaced VM (whose instances were removed from `from_host`) elsewhere with the same
 // types, skipping destinations the compatibility engine refuses; commits through `placer`.
 MoveOutcome MoveVm(Cluster& work, Placer& placer, int vm, int from_host,

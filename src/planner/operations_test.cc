@@ -234,5 +234,48 @@ TEST(FleetTest, WhatIfsMatchTheOneShotFunctionsAndUndoThemselves) {
   }
 }
 
+// One VM's move: to a named host or anywhere, refused with the binding reason, and applied.
+TEST(FleetTest, PlansAndAppliesOneVmsMove) {
+  Cluster c = ThreeP40s();
+  c.hosts[2].manager = V("470.63");  // an older branch: live migration from 525 is refused
+  const int a = AddVm(c, "a", "P40-8Q");
+  const int b = AddVm(c, "b", "P40-3Q");
+  c.vms[static_cast<std::size_t>(a)].guest_driver = V("525.105.17");
+  PutOn(c, a, 0);
+  PutOn(c, b, 1);
+  Fleet fleet(c);
+  const Decision probe_before = fleet.Place(fleet.AddVm(c.vms[static_cast<std::size_t>(a)]));
+
+  // Anywhere: r730-2 is carved for 3Q, r730-3 runs an older manager; no destination.
+  MovePlan anywhere = fleet.PlanMove(a);
+  EXPECT_FALSE(anywhere.move);
+  EXPECT_THAT(anywhere.reason, HasSubstr("r730-3"));
+
+  MovePlan same = fleet.PlanMove(a, 0);
+  EXPECT_FALSE(same.move);
+  EXPECT_THAT(same.reason, HasSubstr("already runs on r730-1"));
+
+  fleet.Remove(b);  // r730-2's P40 is empty again: it can be re-carved for 8Q
+  MovePlan to_two = fleet.PlanMove(a, 1);
+  ASSERT_TRUE(to_two.move) << to_two.reason;
+  EXPECT_EQ(to_two.move->to.host, 1);
+  EXPECT_EQ(to_two.move->from_host, 0);
+  EXPECT_NEAR(to_two.move->stun_seconds, EstimateStunSeconds(8192, 10), 1e-9);
+  // A what-if: the fleet is unchanged, so placing the probe gives the same answer.
+  EXPECT_EQ(fleet.Place(static_cast<int>(fleet.cluster().vms.size()) - 1).explanation,
+            probe_before.explanation);
+  EXPECT_FALSE(fleet.PlanMove(a, 2).move);  // named host refused, the other not offered
+
+  fleet.ApplyMove(*to_two.move);
+  EXPECT_TRUE(fleet.cluster().hosts[0].gpus[0].instances.empty());
+  ASSERT_EQ(fleet.cluster().hosts[1].gpus[0].instances.size(), 1u);
+  EXPECT_EQ(fleet.cluster().hosts[1].gpus[0].instances[0].vm, a);
+  EXPECT_THAT(Violations(fleet.cluster()), IsEmpty());
+  // A cold restart ignores live-migration rules but keeps the type.
+  MovePlan back = fleet.PlanMove(a, 0, /*live=*/false);
+  ASSERT_TRUE(back.move) << back.reason;
+  EXPECT_EQ(back.move->stun_seconds, 0);
+}
+
 }  // namespace
 }  // namespace gpufleet::planner

@@ -131,6 +131,12 @@ struct Stuck {
   std::string reason;
 };
 
+// Where one VM could move: a move, or the reason there is none.
+struct MovePlan {
+  std::optional<Move> move;
+  std::string reason;
+};
+
 struct EvacuateOptions {
   PlaceOptions place;
   std::optional<double> stun_budget_seconds;  // per VM; moves over budget are refused

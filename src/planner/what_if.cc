@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "common/strings.h"
 #include "planner/moves.h"
 
 namespace gpufleet::planner::internal {
@@ -128,6 +129,58 @@ HostFailure SimulateFailure(Cluster& work, Placer& placer, int host) {
   }
   if (!was_excluded) placer.Include(host);
   return failure;
+}
+
+MovePlan PlanVmMove(Cluster& work, Placer& placer, int vm, int to_host, bool live) {
+  MovePlan out;
+  const int from = placer.LocationOf(vm).host;
+  if (from < 0) {
+    out.reason = "the VM is not placed";
+    return out;
+  }
+  if (to_host == from) {
+    out.reason = StrCat("the VM already runs on ", work.hosts[static_cast<std::size_t>(from)].name);
+    return out;
+  }
+  const Assignment was = placer.CurrentAssignment(work, vm);
+  std::vector<const core::VgpuType*> types;
+  for (const core::VgpuType* t : was.types) {
+    if (t != nullptr) types.push_back(t);
+  }
+  const Host& from_host = work.hosts[static_cast<std::size_t>(from)];
+  const bool ecc =
+      !was.gpus.empty() && from_host.gpus[static_cast<std::size_t>(was.gpus.front())].ecc;
+  // The VM's own host, and with a destination every other host, are ruled out silently (the
+  // what-if copy must land elsewhere); exclusions made here are lifted before returning.
+  std::vector<int> excluded_here;
+  auto exclude = [&](int h) {
+    if (placer.excluded(h)) return;
+    placer.Exclude(h);
+    excluded_here.push_back(h);
+  };
+  exclude(from);
+  if (to_host >= 0) {
+    for (int h = 0; h < static_cast<int>(work.hosts.size()); ++h) {
+      if (h != to_host) exclude(h);
+    }
+  }
+  {
+    QuietPlacements quiet(placer);
+    MoveOutcome m = MoveVm(work, placer, vm, from, types, {live, ecc, std::nullopt, true});
+    if (m.assignment) {
+      const int link =
+          std::min(from_host.link_gbps.value_or(10),
+                   work.hosts[static_cast<std::size_t>(m.assignment->host)].link_gbps.value_or(10));
+      out.move =
+          Move{vm, from, *m.assignment,
+               live ? EstimateStunSeconds(types.empty() ? 0 : FramebufferOf(types), link) : 0.0};
+      placer.Remove(work, vm, Location{m.assignment->host, m.assignment->gpus}, /*what_if=*/true);
+    } else {
+      out.reason = m.reason;
+    }
+  }
+  for (int h : excluded_here) placer.Include(h);
+  return out;
 }
 
 }  // namespace gpufleet::planner::internal
