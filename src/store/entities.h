@@ -142,6 +142,9 @@ struct Operation {
   std::string target{};       // what it acts on: "host/r730-1", "vm/web-1"
   std::string params_json{};  // the operation's input, JSON text
   std::string error{};        // why it failed; "" otherwise
+  std::string actor{};        // who asked for it ("" = the controller itself)
+  // Set by a cancel request; the runner stops before the next step and undoes what it can.
+  bool cancel_requested = false;
   int64_t version = 0;
   absl::Time created_at{};
   absl::Time updated_at{};

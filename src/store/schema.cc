@@ -150,6 +150,12 @@ const std::vector<Migration>* BuildMigrations() {
            " used_by TEXT NOT NULL,"
            " " GPUFLEET_STORE_META ")",
        }},
+      {4,
+       "who asked for an operation, and cancel requests",
+       {
+           "ALTER TABLE operations ADD COLUMN actor TEXT NOT NULL DEFAULT ''",
+           "ALTER TABLE operations ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0",
+       }},
   };
 }
 

@@ -145,6 +145,8 @@ struct Table<Operation> {
     v.Col("target", r.target);
     v.Col("params_json", r.params_json);
     v.Col("error", r.error);
+    v.Col("actor", r.actor);
+    v.Col("cancel_requested", r.cancel_requested);
   }
 };
 
