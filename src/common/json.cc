@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "common/status_field.h"
 #include "common/strings.h"
 
 namespace gpufleet {
@@ -28,8 +29,11 @@ std::string DescribeJson(const nlohmann::json& value) {
 JsonReader::JsonReader(const nlohmann::json& object, std::string path)
     : object_(object), path_(std::move(path)) {
   if (!object_.is_object()) {
-    error_ = absl::InvalidArgumentError(StrCat(
-        path_.empty() ? "document" : path_, ": expected an object, got ", DescribeJson(object_)));
+    const std::string where = path_.empty() ? "body" : path_;
+    error_ = WithField(
+        absl::InvalidArgumentError(StrCat(path_.empty() ? "document" : path_,
+                                          ": expected an object, got ", DescribeJson(object_))),
+        where);
   }
 }
 
@@ -38,7 +42,9 @@ std::string JsonReader::PathOf(std::string_view key) const {
 }
 
 void JsonReader::Fail(std::string_view key, std::string_view why) {
-  if (error_.ok()) error_ = absl::InvalidArgumentError(StrCat(PathOf(key), ": ", why));
+  if (error_.ok()) {
+    error_ = WithField(absl::InvalidArgumentError(StrCat(PathOf(key), ": ", why)), PathOf(key));
+  }
 }
 
 void JsonReader::Ignore(std::string_view key) { read_.emplace(key); }
@@ -156,8 +162,10 @@ absl::Status JsonReader::Finish() {
   for (const auto& [key, value] : object_.items()) {
     if (!read_.contains(key)) {
       std::vector<std::string> known(read_.begin(), read_.end());
-      return absl::InvalidArgumentError(
-          StrCat(PathOf(key), ": unknown field (known fields here: ", StrJoin(known, ", "), ")"));
+      return WithField(
+          absl::InvalidArgumentError(StrCat(
+              PathOf(key), ": unknown field (known fields here: ", StrJoin(known, ", "), ")")),
+          PathOf(key));
     }
   }
   return absl::OkStatus();
