@@ -21,9 +21,36 @@ Controller::Controller(store::Store& store, const os::Clock& clock, ControllerOp
   inventory_ = std::make_unique<Inventory>(context_, options_.inventory);
   vms_ = std::make_unique<Vms>(context_);
   events_ = std::make_unique<Events>(context_);
+  operations_ = std::make_unique<Operations>(context_);
 }
 
-Controller::~Controller() = default;
+Controller::~Controller() {
+  if (operations_) operations_->Stop();
+}
+
+absl::StatusOr<std::vector<std::string>> Controller::SweepLiveness() {
+  GPUFLEET_ASSIGN_OR_RETURN(std::vector<std::string> down, inventory_->SweepLiveness());
+  if (!options_.auto_ha_restart) return down;
+  for (const std::string& host : down) {
+    const bool runs_vms =
+        placement_
+            .Locked([&](FleetState& state) -> absl::Status {
+              auto it = state.hosts.find(host);
+              if (it == state.hosts.end()) return absl::NotFoundError("");
+              for (const planner::Gpu& g :
+                   state.fleet->cluster().hosts[static_cast<std::size_t>(it->second)].gpus) {
+                if (!g.instances.empty() || g.passthrough_vm >= 0) return absl::OkStatus();
+              }
+              return absl::NotFoundError("");
+            })
+            .ok();
+    if (!runs_vms) continue;
+    // A refusal (another operation already on the host) is recorded by the store's events of
+    // that operation; the sweep goes on with the next host.
+    (void)operations_->Submit({{"kind", "ha-restart"}, {"host", host}}, "");
+  }
+  return down;
+}
 
 absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(store::Store& store,
                                                                const os::Clock& clock,
@@ -36,6 +63,8 @@ absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(store::Store& sto
   GPUFLEET_ASSIGN_OR_RETURN(c->initial_admin_token_,
                             c->auth_->BootstrapAdminToken(c->options_.data_dir));
   GPUFLEET_RETURN_IF_ERROR(c->RegisterMetrics());
+  GPUFLEET_RETURN_IF_ERROR(c->operations_->RegisterMetrics(c->metrics_));
+  GPUFLEET_RETURN_IF_ERROR(c->operations_->Start());
   return c;
 }
 
@@ -45,6 +74,7 @@ absl::StatusOr<api::Router> Controller::BuildRouter() {
   GPUFLEET_RETURN_IF_ERROR(inventory_->AddRoutes(router));
   GPUFLEET_RETURN_IF_ERROR(vms_->AddRoutes(router));
   GPUFLEET_RETURN_IF_ERROR(events_->AddRoutes(router));
+  GPUFLEET_RETURN_IF_ERROR(operations_->AddRoutes(router));
   return router;
 }
 

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -14,6 +15,7 @@
 #include "controller/context.h"
 #include "controller/events.h"
 #include "controller/inventory.h"
+#include "controller/operations.h"
 #include "controller/placement.h"
 #include "controller/vms.h"
 #include "core/catalog.h"
@@ -29,6 +31,8 @@ struct ControllerOptions {
   AuthOptions auth;
   // Nullptr: the embedded catalog.
   const core::Catalog* catalog = nullptr;
+  // When the liveness sweep marks a host down, start an ha-restart operation for its VMs.
+  bool auto_ha_restart = true;
 };
 
 // The services of `gpufleetd controller`, wired together: auth, inventory and liveness, VMs and
@@ -40,9 +44,10 @@ struct ControllerOptions {
 // Thread-safe.
 class Controller {
  public:
-  // Builds the placement engine from the store and, on a store with no API token, creates the
-  // first admin token (see TokenAuth::BootstrapAdminToken). Errors: the store's, the token
-  // file's, a stored row the catalog cannot read.
+  // Builds the placement engine from the store, on a store with no API token creates the first
+  // admin token (see TokenAuth::BootstrapAdminToken), and starts the operation runner, which
+  // resumes every unfinished operation. Errors: the store's, the token file's, a stored row the
+  // catalog cannot read.
   static absl::StatusOr<std::unique_ptr<Controller>> Create(store::Store& store,
                                                             const os::Clock& clock,
                                                             ControllerOptions options);
@@ -64,7 +69,12 @@ class Controller {
   // OK once the store is open and the placement engine built.
   [[nodiscard]] absl::Status Ready() const;
 
+  // Inventory::SweepLiveness, then (auto_ha_restart) an ha-restart operation for every host it
+  // marked down that runs VMs. Returns the hosts marked down.
+  absl::StatusOr<std::vector<std::string>> SweepLiveness();
+
   [[nodiscard]] Inventory& inventory() { return *inventory_; }
+  [[nodiscard]] Operations& operations() { return *operations_; }
   [[nodiscard]] TokenAuth& auth() { return *auth_; }
   [[nodiscard]] api::MetricsRegistry& metrics() { return metrics_; }
 
@@ -83,6 +93,7 @@ class Controller {
   std::unique_ptr<Inventory> inventory_;
   std::unique_ptr<Vms> vms_;
   std::unique_ptr<Events> events_;
+  std::unique_ptr<Operations> operations_;
   std::optional<std::string> initial_admin_token_;
 };
 

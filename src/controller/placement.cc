@@ -44,6 +44,40 @@ std::pair<int, int> FleetState::FindGpu(std::string_view host, std::string_view 
   return {-1, -1};
 }
 
+std::string VmName(const planner::Cluster& c, int vm) {
+  return c.vms[static_cast<std::size_t>(vm)].name;
+}
+
+std::string HostName(const planner::Cluster& c, int host) {
+  return host < 0 ? std::string() : c.hosts[static_cast<std::size_t>(host)].name;
+}
+
+nlohmann::json AssignmentJson(const planner::Cluster& c, const planner::Assignment& a) {
+  nlohmann::json gpus = nlohmann::json::array();
+  nlohmann::json types = nlohmann::json::array();
+  const planner::Host& h = c.hosts[static_cast<std::size_t>(a.host)];
+  for (std::size_t i = 0; i < a.gpus.size(); ++i) {
+    gpus.push_back(h.gpus[static_cast<std::size_t>(a.gpus[i])].id);
+    types.push_back(a.types[i] != nullptr ? a.types[i]->name : "");
+  }
+  return {{"host", h.name}, {"gpus", gpus}, {"types", types}};
+}
+
+nlohmann::json MoveJson(const planner::Cluster& c, const planner::Move& m) {
+  return {{"vm", VmName(c, m.vm)},
+          {"from", HostName(c, m.from_host)},
+          {"to", AssignmentJson(c, m.to)},
+          {"stun_seconds", m.stun_seconds}};
+}
+
+nlohmann::json StuckJson(const planner::Cluster& c, const std::vector<planner::Stuck>& stuck) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const planner::Stuck& s : stuck) {
+    out.push_back({{"vm", VmName(c, s.vm)}, {"reason", s.reason}});
+  }
+  return out;
+}
+
 absl::StatusOr<FleetState> BuildFleetState(store::ReadTx& tx, const core::Catalog& catalog) {
   planner::Cluster cluster;
   cluster.catalog = &catalog;

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/catalog.h"
+#include "nlohmann/json.hpp"
 #include "planner/fleet.h"
 #include "store/store.h"
 
@@ -34,6 +35,18 @@ struct FleetState {
 // as unconfigured that holds desired instances is equal-size, carved for their type. Errors:
 // the store's, or FailedPrecondition for stored rows the catalog cannot resolve.
 absl::StatusOr<FleetState> BuildFleetState(store::ReadTx& tx, const core::Catalog& catalog);
+
+// Names and JSON forms of the planner's answers, as the API prints them.
+[[nodiscard]] std::string VmName(const planner::Cluster& c, int vm);
+[[nodiscard]] std::string HostName(const planner::Cluster& c, int host);  // "" for -1
+// {host, gpus: [id...], types: [name...]}
+[[nodiscard]] nlohmann::json AssignmentJson(const planner::Cluster& c,
+                                            const planner::Assignment& a);
+// {vm, from, to: AssignmentJson, stun_seconds}
+[[nodiscard]] nlohmann::json MoveJson(const planner::Cluster& c, const planner::Move& m);
+// [{vm, reason}...]
+[[nodiscard]] nlohmann::json StuckJson(const planner::Cluster& c,
+                                       const std::vector<planner::Stuck>& stuck);
 
 // The host label that carries hotmigrate ("false" disables it); the store's Host has no field.
 inline constexpr std::string_view kHotmigrateLabel = "gpufleet.io/hotmigrate";

@@ -25,32 +25,6 @@ nlohmann::json InstanceJson(const store::DesiredInstance& d) {
           {"placement", d.placement}};
 }
 
-std::string VmName(const planner::Cluster& c, int vm) {
-  return c.vms[static_cast<std::size_t>(vm)].name;
-}
-std::string HostName(const planner::Cluster& c, int host) {
-  return host < 0 ? std::string() : c.hosts[static_cast<std::size_t>(host)].name;
-}
-
-nlohmann::json AssignmentJson(const planner::Cluster& c, const planner::Assignment& a) {
-  nlohmann::json gpus = nlohmann::json::array();
-  nlohmann::json types = nlohmann::json::array();
-  const planner::Host& h = c.hosts[static_cast<std::size_t>(a.host)];
-  for (std::size_t i = 0; i < a.gpus.size(); ++i) {
-    gpus.push_back(h.gpus[static_cast<std::size_t>(a.gpus[i])].id);
-    types.push_back(a.types[i] != nullptr ? a.types[i]->name : "");
-  }
-  return {{"host", h.name}, {"gpus", gpus}, {"types", types}};
-}
-
-nlohmann::json StuckJson(const planner::Cluster& c, const std::vector<planner::Stuck>& stuck) {
-  nlohmann::json out = nlohmann::json::array();
-  for (const planner::Stuck& s : stuck) {
-    out.push_back({{"vm", VmName(c, s.vm)}, {"reason", s.reason}});
-  }
-  return out;
-}
-
 }  // namespace
 
 nlohmann::json VmJson(const store::Vm& vm, const std::vector<store::DesiredInstance>& instances) {
@@ -276,12 +250,7 @@ api::Response Vms::PlanEvacuate(const api::Request& request) {
         planner::EvacuationResult r = state.fleet->PlanEvacuation(it->second);
         const planner::Cluster& c = state.fleet->cluster();
         nlohmann::json moves = nlohmann::json::array();
-        for (const planner::Move& m : r.moves) {
-          moves.push_back({{"vm", VmName(c, m.vm)},
-                           {"from", HostName(c, m.from_host)},
-                           {"to", AssignmentJson(c, m.to)},
-                           {"stun_seconds", m.stun_seconds}});
-        }
+        for (const planner::Move& m : r.moves) moves.push_back(MoveJson(c, m));
         return nlohmann::json{
             {"host", host}, {"dry_run", true}, {"moves", moves}, {"stuck", StuckJson(c, r.stuck)}};
       });

@@ -146,7 +146,7 @@ int RunController(const Flags& flags) {
       exit_code = 1;
       break;
     }
-    if (auto swept = (*ctl)->inventory().SweepLiveness(); !swept.ok()) {
+    if (auto swept = (*ctl)->SweepLiveness(); !swept.ok()) {
       std::cerr << "gpufleetd: liveness sweep: " << ToStd(swept.status().message()) << "\n";
     }
   }

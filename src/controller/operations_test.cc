@@ -1,0 +1,373 @@
+// Durable operations over real HTTP: migrate, evacuate (maintenance), ha-restart (by hand and
+// when liveness marks a host down), recarve, defrag; dry runs, refusals, a failed step undone,
+// cancel, and resuming after a restart with a step left running.
+
+#include <chrono>
+#include <thread>
+
+#include "controller/test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace gpufleet::controller {
+namespace {
+
+using testing::Bearer;
+using ::testing::HasSubstr;
+using testing::JsonOf;
+using testing::P40Host;
+using testing::TempDir;
+using testing::TestController;
+
+class OperationsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(tc_.Start().ok());
+    op_ = tc_.TokenFor("ops", "operator");
+    for (int i = 1; i <= 3; ++i) PutHost(StrCat("r730-", i), 1);
+  }
+  httplib::Client Client() { return tc_.Client(); }
+  void PutHost(std::string_view name, int gpus) {
+    auto r = Client().Put(StrCat("/api/v1/hosts/", name), Bearer(tc_.admin_token()),
+                          P40Host(gpus).dump(), "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_TRUE(r->status == 201 || r->status == 200) << r->body;
+  }
+  // Creates a VM; returns the host it was placed on.
+  std::string CreateVm(std::string_view name, std::string_view type) {
+    auto r =
+        Client().Post("/api/v1/vms", Bearer(op_),
+                      nlohmann::json({{"name", name}, {"type", type}}).dump(), "application/json");
+    EXPECT_TRUE(r && r->status == 201) << (r ? r->body : "no response");
+    return r && r->status == 201 ? JsonOf(r)["vgpus"][0]["host"].get<std::string>() : "";
+  }
+  std::string HostOf(std::string_view vm) {
+    nlohmann::json j = JsonOf(Client().Get(StrCat("/api/v1/vms/", vm), Bearer(op_)));
+    return j["vgpus"][0]["host"].get<std::string>();
+  }
+  httplib::Result Post(const nlohmann::json& body) {
+    return Client().Post("/api/v1/operations", Bearer(op_), body.dump(), "application/json");
+  }
+  // Submits; expects 202; returns the operation id.
+  std::string Submit(const nlohmann::json& body) {
+    auto r = Post(body);
+    EXPECT_TRUE(r && r->status == 202) << (r ? r->body : "no response");
+    if (!r || r->status != 202) return "";
+    EXPECT_EQ(r->get_header_value("Location"),
+              StrCat("/api/v1/operations/", JsonOf(r)["id"].get<std::string>()));
+    return JsonOf(r)["id"].get<std::string>();
+  }
+  nlohmann::json Get(std::string_view id) {
+    return JsonOf(Client().Get(StrCat("/api/v1/operations/", id), Bearer(op_)));
+  }
+  // Polls until the operation ends (10 s at most); returns it.
+  nlohmann::json Wait(std::string_view id) {
+    for (int i = 0; i < 1000; ++i) {
+      nlohmann::json op = Get(id);
+      const std::string state = op.value("state", "");
+      if (state == "succeeded" || state == "failed" || state == "cancelled") return op;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ADD_FAILURE() << "operation " << id << " did not end: " << Get(id).dump();
+    return Get(id);
+  }
+  nlohmann::json Events(std::string_view kind) {
+    return JsonOf(
+        Client().Get(StrCat("/api/v1/events?limit=1000&kind=", kind), Bearer(op_)))["items"];
+  }
+  std::string HostState(std::string_view host) {
+    return JsonOf(Client().Get(StrCat("/api/v1/hosts/", host), Bearer(op_)))["state"];
+  }
+  void Heartbeat(std::string_view host) {
+    auto r = Client().Post(StrCat("/api/v1/hosts/", host, "/heartbeat"), Bearer(tc_.admin_token()),
+                           "", "application/json");
+    ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
+  }
+
+  TempDir dir_;
+  os::FakeClock clock_{testing::TestEpoch()};
+  TestController tc_{dir_.path(), &clock_};
+  std::string op_;
+};
+
+TEST_F(OperationsTest, MigrateDryRunThenForReal) {
+  const std::string from = CreateVm("web-1", "P40-8Q");
+  const std::string to = from == "r730-2" ? "r730-3" : "r730-2";
+
+  auto dry = Post({{"kind", "migrate"}, {"vm", "web-1"}, {"to", to}, {"dry_run", true}});
+  ASSERT_TRUE(dry);
+  ASSERT_EQ(dry->status, 200) << dry->body;
+  nlohmann::json plan = JsonOf(dry);
+  EXPECT_EQ(plan["can_run"], true);
+  EXPECT_EQ(plan["target"], "vm/web-1");
+  ASSERT_EQ(plan["plan"]["moves"].size(), 1u);
+  EXPECT_EQ(plan["plan"]["moves"][0]["to"]["host"], to);
+  EXPECT_GT(plan["plan"]["moves"][0]["stun_seconds"].get<double>(), 10);
+  EXPECT_EQ(HostOf("web-1"), from);  // a dry run writes nothing
+  EXPECT_TRUE(JsonOf(Client().Get("/api/v1/operations", Bearer(op_)))["items"].empty());
+
+  const std::string id = Submit({{"kind", "migrate"}, {"vm", "web-1"}, {"to", to}});
+  nlohmann::json done = Wait(id);
+  EXPECT_EQ(done["state"], "succeeded") << done.dump();
+  EXPECT_EQ(done["actor"], "ops");
+  EXPECT_EQ(done["progress"]["done"], 1);
+  EXPECT_EQ(done["progress"]["total"], 1);
+  EXPECT_EQ(done["steps"][0]["state"], "done");
+  EXPECT_EQ(HostOf("web-1"), to);
+  nlohmann::json migrated = Events("vm.migrated");
+  ASSERT_EQ(migrated.size(), 1u);
+  EXPECT_THAT(migrated[0]["message"].get<std::string>(), HasSubstr(StrCat("from ", from)));
+  EXPECT_EQ(Events("operation.succeeded").size(), 1u);
+
+  auto list = JsonOf(Client().Get("/api/v1/operations?state=succeeded&kind=migrate", Bearer(op_)));
+  ASSERT_EQ(list["items"].size(), 1u);
+  EXPECT_EQ(list["items"][0]["id"], id);
+  EXPECT_FALSE(list["items"][0].contains("steps"));
+}
+
+TEST_F(OperationsTest, RefusalsNameTheReason) {
+  const std::string at = CreateVm("web-1", "P40-8Q");
+  auto same = Post({{"kind", "migrate"}, {"vm", "web-1"}, {"to", at}});
+  ASSERT_TRUE(same);
+  EXPECT_EQ(same->status, 409);
+  EXPECT_THAT(JsonOf(same)["message"].get<std::string>(), HasSubstr("already runs on " + at));
+  auto ghost = Post({{"kind", "migrate"}, {"vm", "ghost"}});
+  EXPECT_EQ(ghost->status, 404);
+  EXPECT_EQ(JsonOf(ghost)["field"], "vm");
+  auto nowhere = Post({{"kind", "migrate"}, {"vm", "web-1"}, {"to", "r999"}});
+  EXPECT_EQ(nowhere->status, 404);
+  EXPECT_EQ(JsonOf(nowhere)["field"], "to");
+  auto viewer = Client().Post("/api/v1/operations", Bearer(tc_.TokenFor("v", "viewer")),
+                              R"({"kind":"evacuate","host":"r730-1"})", "application/json");
+  EXPECT_EQ(viewer->status, 403);
+  auto bad = Post({{"kind", "evacuate"}});
+  EXPECT_EQ(bad->status, 400);
+  EXPECT_EQ(JsonOf(bad)["field"], "host");
+  auto ended =
+      Client().Post("/api/v1/operations/op-none/cancel", Bearer(op_), "", "application/json");
+  EXPECT_EQ(ended->status, 404);
+}
+
+TEST_F(OperationsTest, EvacuateEmptiesTheHostAndKeepsItOutOfPlacement) {
+  const std::string host = CreateVm("a", "P40-8Q");
+  ASSERT_EQ(CreateVm("b", "P40-8Q"), host);  // packed on the same GPU
+  const std::string id = Submit({{"kind", "evacuate"}, {"host", host}});
+  nlohmann::json done = Wait(id);
+  ASSERT_EQ(done["state"], "succeeded") << done.dump();
+  ASSERT_EQ(done["steps"].size(), 4u);  // maintenance, plan-evacuation, 2 moves
+  EXPECT_EQ(done["steps"][1]["detail"]["result"]["moves"], 2);
+  EXPECT_EQ(HostState(host), "maintenance");
+  EXPECT_NE(HostOf("a"), host);
+  EXPECT_EQ(HostOf("a"), HostOf("b"));  // one P40 carved 8Q takes both
+  EXPECT_NE(CreateVm("c", "P40-8Q"), host);
+  EXPECT_EQ(Events("host.maintenance").size(), 1u);
+  EXPECT_EQ(Events("vm.migrated").size(), 2u);
+  // A second evacuation of the same host has nothing to move.
+  nlohmann::json again = Wait(Submit({{"kind", "evacuate"}, {"host", host}}));
+  EXPECT_EQ(again["state"], "succeeded");
+  EXPECT_EQ(again["steps"].size(), 2u);
+  // Back in service.
+  nlohmann::json back = Wait(Submit({{"kind", "exit-maintenance"}, {"host", host}}));
+  EXPECT_EQ(back["state"], "succeeded") << back.dump();
+  EXPECT_EQ(HostState(host), "ready");
+  auto not_in = Post({{"kind", "exit-maintenance"}, {"host", host}});
+  EXPECT_EQ(not_in->status, 409);
+  EXPECT_THAT(JsonOf(not_in)["message"].get<std::string>(), HasSubstr("not in maintenance"));
+}
+
+TEST_F(OperationsTest, EvacuationThatCannotFinishIsRefusedOrUndone) {
+  // Three P40s, three VMs of three types: no GPU can take another's VMs.
+  ASSERT_FALSE(CreateVm("a", "P40-8Q").empty());
+  ASSERT_FALSE(CreateVm("b", "P40-12Q").empty());
+  const std::string c_host = CreateVm("c", "P40-24Q");
+  auto refused = Post({{"kind", "evacuate"}, {"host", c_host}});
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 409);
+  EXPECT_THAT(JsonOf(refused)["message"].get<std::string>(), HasSubstr("cannot leave"));
+  auto dry = JsonOf(Post({{"kind", "evacuate"}, {"host", c_host}, {"dry_run", true}}));
+  EXPECT_EQ(dry["can_run"], false);
+  ASSERT_EQ(dry["plan"]["stuck"].size(), 1u);
+  EXPECT_EQ(dry["plan"]["stuck"][0]["vm"], "c");
+
+  // Submitted while it could run; by the time it runs it cannot: maintenance is undone.
+  ASSERT_TRUE(Client().Delete("/api/v1/vms/b", Bearer(op_))->status == 204);
+  tc_.controller().operations().Stop();
+  const std::string id = Submit({{"kind", "evacuate"}, {"host", c_host}});
+  ASSERT_FALSE(CreateVm("d", "P40-12Q").empty());  // takes the GPU c would have gone to
+  ASSERT_TRUE(tc_.controller().operations().Start().ok());
+  nlohmann::json failed = Wait(id);
+  EXPECT_EQ(failed["state"], "failed");
+  EXPECT_THAT(failed["error"].get<std::string>(), HasSubstr("step 1 (plan-evacuation)"));
+  EXPECT_EQ(failed["steps"][0]["state"], "rolled-back");
+  EXPECT_EQ(failed["steps"][1]["state"], "failed");
+  EXPECT_EQ(HostState(c_host), "ready");
+  EXPECT_EQ(HostOf("c"), c_host);
+  EXPECT_EQ(Events("host.ready").size(), 1u);
+}
+
+TEST_F(OperationsTest, CancelBeforeItRunsLeavesEverythingAsItWas) {
+  const std::string host = CreateVm("a", "P40-8Q");
+  tc_.controller().operations().Stop();
+  const std::string id = Submit({{"kind", "evacuate"}, {"host", host}});
+  auto busy = Post({{"kind", "evacuate"}, {"host", host}});
+  EXPECT_EQ(busy->status, 409);
+  EXPECT_THAT(JsonOf(busy)["message"].get<std::string>(), HasSubstr("already working on"));
+  auto cancel = Client().Post(StrCat("/api/v1/operations/", id, "/cancel"), Bearer(op_), "",
+                              "application/json");
+  ASSERT_TRUE(cancel);
+  EXPECT_EQ(cancel->status, 202) << cancel->body;
+  ASSERT_TRUE(tc_.controller().operations().Start().ok());
+  nlohmann::json done = Wait(id);
+  EXPECT_EQ(done["state"], "cancelled");
+  EXPECT_EQ(done["cancel_requested"], true);
+  EXPECT_EQ(done["steps"][0]["state"], "pending");
+  EXPECT_EQ(HostState(host), "ready");
+  EXPECT_EQ(HostOf("a"), host);
+  auto late = Client().Post(StrCat("/api/v1/operations/", id, "/cancel"), Bearer(op_), "",
+                            "application/json");
+  EXPECT_EQ(late->status, 409);
+}
+
+TEST_F(OperationsTest, ResumesAfterARestartWithAStepLeftRunning) {
+  const std::string from = CreateVm("a", "P40-8Q");
+  tc_.controller().operations().Stop();
+  const std::string id = Submit({{"kind", "migrate"}, {"vm", "a"}});
+  // As if the controller died after writing "running" and before the step's transaction.
+  ASSERT_TRUE(tc_.store()
+                  .Write([&](store::WriteTx& tx) -> absl::Status {
+                    auto op = tx.GetOperation(id);
+                    if (!op.ok()) return op.status();
+                    op->state = store::OperationState::kRunning;
+                    if (auto s = tx.UpdateOperation(*op); !s.ok()) return s;
+                    auto step = tx.GetStep(id, 0);
+                    if (!step.ok()) return step.status();
+                    step->state = store::StepState::kRunning;
+                    return tx.UpdateStep(*step);
+                  })
+                  .ok());
+  tc_.Stop();
+  ASSERT_TRUE(tc_.Start().ok());
+  nlohmann::json done = Wait(id);
+  EXPECT_EQ(done["state"], "succeeded") << done.dump();
+  EXPECT_NE(HostOf("a"), from);
+  EXPECT_EQ(Events("vm.migrated").size(), 1u);
+}
+
+TEST_F(OperationsTest, RecarveAnEmptyGpuOnlyAndWhatTheBoardCanDo) {
+  const std::string busy = CreateVm("a", "P40-8Q");
+  const std::string empty = busy == "r730-1" ? "r730-2" : "r730-1";
+  auto refused = Post({{"kind", "recarve"},
+                       {"host", busy},
+                       {"gpu", "0000:01:00.0"},
+                       {"mode", "equal-size"},
+                       {"type", "P40-3Q"}});
+  EXPECT_EQ(refused->status, 409);
+  EXPECT_THAT(JsonOf(refused)["message"].get<std::string>(), HasSubstr("migrate them away"));
+  auto no_mig =
+      Post({{"kind", "recarve"}, {"host", empty}, {"gpu", "0000:01:00.0"}, {"mode", "mig"}});
+  EXPECT_EQ(no_mig->status, 400);
+  EXPECT_EQ(JsonOf(no_mig)["field"], "mode");
+  auto wrong_board = Post({{"kind", "recarve"},
+                           {"host", empty},
+                           {"gpu", "0000:01:00.0"},
+                           {"mode", "equal-size"},
+                           {"type", "T4-4Q"}});
+  EXPECT_EQ(wrong_board->status, 400);
+  EXPECT_EQ(JsonOf(wrong_board)["field"], "type");
+
+  nlohmann::json done = Wait(Submit({{"kind", "recarve"},
+                                     {"host", empty},
+                                     {"gpu", "0000:01:00.0"},
+                                     {"mode", "equal-size"},
+                                     {"type", "P40-3Q"}}));
+  ASSERT_EQ(done["state"], "succeeded") << done.dump();
+  nlohmann::json gpus =
+      JsonOf(Client().Get(StrCat("/api/v1/gpus?host=", empty), Bearer(op_)))["items"];
+  ASSERT_EQ(gpus.size(), 1u);
+  EXPECT_EQ(gpus[0]["carved_type"], "P40-3Q");
+  EXPECT_EQ(gpus[0]["held"], false);
+  EXPECT_EQ(Events("gpu.recarved").size(), 1u);
+  EXPECT_EQ(CreateVm("light", "P40-3Q"), empty);  // the 3Q-carved GPU takes 3Q VMs first
+}
+
+TEST_F(OperationsTest, DefragFreesAWholeGpuForABigProfile) {
+  const std::string first = CreateVm("a", "P40-3Q");
+  ASSERT_EQ(CreateVm("b", "P40-3Q"), first);
+  ASSERT_EQ(CreateVm("big-1", "P40-24Q").empty(), false);
+  // Split a and b over two GPUs, leaving no whole P40 for a second 24Q.
+  std::string other;
+  for (int i = 1; i <= 3; ++i) {
+    const std::string h = StrCat("r730-", i);
+    if (h != first && h != HostOf("big-1")) other = h;
+  }
+  ASSERT_EQ(Wait(Submit({{"kind", "migrate"}, {"vm", "b"}, {"to", other}}))["state"], "succeeded");
+  auto full = Client().Post("/api/v1/vms", Bearer(op_), R"({"name":"big-2","type":"P40-24Q"})",
+                            "application/json");
+  ASSERT_EQ(full->status, 409) << full->body;
+
+  auto dry = JsonOf(Post({{"kind", "defrag"}, {"type", "P40-24Q"}, {"dry_run", true}}));
+  EXPECT_EQ(dry["plan"]["satisfied"], true) << dry.dump();
+  EXPECT_EQ(dry["plan"]["moves"].size(), 1u);
+  nlohmann::json done = Wait(Submit({{"kind", "defrag"}, {"type", "P40-24Q"}}));
+  ASSERT_EQ(done["state"], "succeeded") << done.dump();
+  EXPECT_EQ(HostOf("a"), HostOf("b"));
+  EXPECT_FALSE(CreateVm("big-2", "P40-24Q").empty());
+  nlohmann::json gpus = JsonOf(Client().Get("/api/v1/gpus", Bearer(op_)))["items"];
+  for (const nlohmann::json& g : gpus) EXPECT_EQ(g["held"], false) << g.dump();
+}
+
+TEST_F(OperationsTest, HostDownStartsAnHaRestart) {
+  const std::string host = CreateVm("a", "P40-8Q");
+  ASSERT_EQ(CreateVm("b", "P40-8Q"), host);
+  auto not_down = Post({{"kind", "ha-restart"}, {"host", host}});
+  EXPECT_EQ(not_down->status, 409);
+  EXPECT_THAT(JsonOf(not_down)["message"].get<std::string>(), HasSubstr("is not down"));
+
+  clock_.Advance(absl::Seconds(31));
+  for (int i = 1; i <= 3; ++i) {
+    if (StrCat("r730-", i) != host) Heartbeat(StrCat("r730-", i));
+  }
+  auto swept = tc_.controller().SweepLiveness();
+  ASSERT_TRUE(swept.ok()) << swept.status();
+  ASSERT_EQ(*swept, std::vector<std::string>{host});
+  nlohmann::json ops =
+      JsonOf(Client().Get("/api/v1/operations?kind=ha-restart", Bearer(op_)))["items"];
+  ASSERT_EQ(ops.size(), 1u);
+  nlohmann::json done = Wait(ops[0]["id"].get<std::string>());
+  EXPECT_EQ(done["state"], "succeeded") << done.dump();
+  EXPECT_EQ(done["actor"], "");
+  EXPECT_EQ(done["steps"].size(), 3u);  // plan-restart, 2 restarts
+  EXPECT_NE(HostOf("a"), host);
+  EXPECT_NE(HostOf("b"), host);
+  EXPECT_EQ(Events("vm.restarted").size(), 2u);
+}
+
+TEST_F(OperationsTest, HaRestartReportsVmsThatCannotRestart) {
+  const std::string host = CreateVm("a", "P40-24Q");
+  ASSERT_FALSE(CreateVm("b", "P40-24Q").empty());
+  ASSERT_FALSE(CreateVm("c", "P40-24Q").empty());
+  clock_.Advance(absl::Seconds(31));
+  for (int i = 1; i <= 3; ++i) {
+    if (StrCat("r730-", i) != host) Heartbeat(StrCat("r730-", i));
+  }
+  ASSERT_TRUE(tc_.controller().SweepLiveness().ok());
+  nlohmann::json ops =
+      JsonOf(Client().Get("/api/v1/operations?kind=ha-restart", Bearer(op_)))["items"];
+  ASSERT_EQ(ops.size(), 1u);
+  nlohmann::json done = Wait(ops[0]["id"].get<std::string>());
+  EXPECT_EQ(done["state"], "failed");
+  EXPECT_THAT(done["error"].get<std::string>(), HasSubstr("1 of 1 VMs could not restart: a:"));
+  EXPECT_EQ(HostOf("a"), host);
+}
+
+TEST_F(OperationsTest, MetricsCountOperationsByKindAndState) {
+  CreateVm("a", "P40-8Q");
+  Wait(Submit({{"kind", "migrate"}, {"vm", "a"}}));
+  auto r = Client().Get("/metrics", Bearer(op_));
+  ASSERT_TRUE(r);
+  EXPECT_THAT(r->body, HasSubstr(R"(gpufleet_operations{kind="migrate",state="succeeded"} 1)"));
+  EXPECT_THAT(r->body, HasSubstr(R"(gpufleet_operation_duration_seconds_count{kind="migrate"} 1)"));
+}
+
+}  // namespace
+}  // namespace gpufleet::controller
