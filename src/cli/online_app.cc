@@ -4,6 +4,8 @@
 #include <string>
 
 #include "cli/client.h"
+#include "common/strings.h"
+#include "nlohmann/json.hpp"
 
 namespace gpufleet::cli {
 namespace {
@@ -86,7 +88,8 @@ void AddOnlineCommands(CLI::App& app, OnlineCommands& state,
   vms->footer(Footer("  gpufleet vms\n  gpufleet vms -o json | jq '.items[].vgpus[].uuid'"));
   vms->callback([&] { run = Online(state, [&](Context& ctx) { return RunVms(ctx, out); }); });
 
-  CLI::App* vm = app.add_subcommand("vm", "Create or delete a VM's vGPUs on the controller");
+  CLI::App* vm =
+      app.add_subcommand("vm", "Create, delete or migrate a VM's vGPUs on the controller");
   vm->require_subcommand(1);
   VmCreateOptions& vc = state.vm_create;
   CLI::App* create = vm->add_subcommand(
@@ -134,20 +137,110 @@ void AddOnlineCommands(CLI::App& app, OnlineCommands& state,
     run = Online(state, [&](Context& ctx) { return RunVmDelete(ctx, state.vm_delete, out); });
   });
 
+  auto& op = state.operation;
+  // The flags every command that starts an operation takes.
+  auto start_flags = [&op](CLI::App* cmd) {
+    cmd->add_flag("--dry-run", op.start.dry_run, "Only show the plan; change nothing");
+    cmd->add_flag("--no-wait", op.start.no_wait,
+                  "Print the operation's id and return; follow it with 'gpufleet operations "
+                  "show ID --wait'");
+  };
+  auto start = [&](nlohmann::json request, std::string what) {
+    if (op.stun_budget_seconds > 0) request["stun_budget_seconds"] = op.stun_budget_seconds;
+    run = Online(state, [&, request, what](Context& ctx) {
+      return RunOperationStart(ctx, request, op.start, what, out);
+    });
+  };
+  CLI::App* migrate = vm->add_subcommand(
+      "migrate", "Live-migrate a VM's vGPUs to another host, as a durable operation (operator)");
+  migrate->add_option("name", op.vm, "VM name")->required()->type_name("NAME");
+  migrate->add_option("--to", op.to, "Destination host (default: the planner chooses)")
+      ->type_name("HOST");
+  migrate
+      ->add_option("--stun-budget", op.stun_budget_seconds,
+                   "Refuse a move whose estimated stun time exceeds this many seconds")
+      ->type_name("SECONDS");
+  start_flags(migrate);
+  migrate->footer(Footer(
+      "  gpufleet vm migrate web-1 --to r730-2 --dry-run\n"
+      "  gpufleet vm migrate web-1 --stun-budget 15\n\n"
+      "Every destination is checked by the compatibility engine (same type, manager and guest\n"
+      "drivers, ECC, hotmigrate). Progress is shown until the operation ends; exit code 1 when\n"
+      "it cannot run (dry run), fails or is cancelled. More: docs/operations.md."));
+  migrate->callback([&, start] {
+    nlohmann::json r = {{"kind", "migrate"}, {"vm", op.vm}};
+    if (!op.to.empty()) r["to"] = op.to;
+    start(r, StrCat("vm migrate ", op.vm));
+  });
+
   CLI::App* host = app.add_subcommand("host", "Host operations");
   host->require_subcommand(1);
   CLI::App* maint = host->add_subcommand(
-      "maintenance", "The live migrations that would empty a host for maintenance (--dry-run)");
-  maint->add_option("host", state.maintenance.host, "Host name")->required()->type_name("HOST");
-  maint->add_flag("--dry-run", state.maintenance.dry_run,
-                  "Only show the plan (required in this release)");
+      "maintenance", "Empty a host for maintenance: it takes no new VMs and its VMs move away");
+  maint->add_option("host", op.host, "Host name")->required()->type_name("HOST");
+  maint
+      ->add_option("--stun-budget", op.stun_budget_seconds,
+                   "Refuse moves whose estimated stun time exceeds this many seconds")
+      ->type_name("SECONDS");
+  maint->add_flag("--exit", op.exit_maintenance, "Leave maintenance: the host takes new VMs again");
+  start_flags(maint);
   maint->footer(Footer(
-      "  gpufleet host maintenance r730-1 --dry-run\n\n"
-      "Exit code 1 when some VM cannot move (the reason is shown). Without --dry-run the command\n"
-      "is refused: maintenance operations come with durable operations in a later release."));
-  maint->callback([&] {
-    run = Online(state,
-                 [&](Context& ctx) { return RunHostMaintenance(ctx, state.maintenance, out); });
+      "  gpufleet host maintenance r730-1 --dry-run\n"
+      "  gpufleet host maintenance r730-1\n\n"
+      "The dry run lists each live migration with its estimated stun time and every VM that\n"
+      "cannot move, with the reason (exit code 1 then). Without --dry-run a durable evacuate\n"
+      "operation runs: the host enters maintenance, then each VM moves; if a VM cannot move the\n"
+      "host leaves maintenance again and the command exits 1. --exit puts the host back in\n"
+      "service. More: docs/operations.md."));
+  maint->callback([&, start] {
+    if (op.exit_maintenance) {
+      start({{"kind", "exit-maintenance"}, {"host", op.host}},
+            StrCat("host maintenance ", op.host, " --exit"));
+      return;
+    }
+    if (op.start.dry_run && op.stun_budget_seconds == 0) {
+      state.maintenance.host = op.host;
+      state.maintenance.dry_run = true;
+      run = Online(state,
+                   [&](Context& ctx) { return RunHostMaintenance(ctx, state.maintenance, out); });
+      return;
+    }
+    start({{"kind", "evacuate"}, {"host", op.host}}, StrCat("host maintenance ", op.host));
+  });
+  CLI::App* recarve = host->add_subcommand(
+      "recarve", "Change an empty GPU's mode or vGPU type, as a durable operation (operator)");
+  recarve->add_option("host", op.host, "Host name")->required()->type_name("HOST");
+  recarve->add_option("gpu", op.gpu, "The GPU's PCI address")->required()->type_name("PCI");
+  recarve->add_option("--mode", op.mode, "unconfigured, equal-size, mixed-size, mig or passthrough")
+      ->required()
+      ->type_name("MODE");
+  recarve->add_option("--type", op.type, "With --mode equal-size: the vGPU type")
+      ->type_name("TYPE");
+  start_flags(recarve);
+  recarve->footer(Footer(
+      "  gpufleet host recarve r730-1 0000:03:00.0 --mode equal-size --type P40-3Q\n"
+      "  gpufleet host recarve a100-1 0000:41:00.0 --mode mig\n\n"
+      "Refused while any VM's vGPU is on the GPU: migrate them first, or use 'gpufleet defrag'."));
+  recarve->callback([&, start] {
+    nlohmann::json r = {{"kind", "recarve"}, {"host", op.host}, {"gpu", op.gpu}, {"mode", op.mode}};
+    if (!op.type.empty()) r["type"] = op.type;
+    start(r, StrCat("host recarve ", op.host, " ", op.gpu));
+  });
+
+  CLI::App* defrag = app.add_subcommand(
+      "defrag", "Migrate and re-carve to make room for a vGPU type, as a durable operation");
+  defrag->add_option("--type", op.type, "The vGPU type to make room for")
+      ->required()
+      ->type_name("TYPE");
+  defrag->add_option("--count", op.count, "Instances of it, 1..64")
+      ->type_name("N")
+      ->capture_default_str();
+  start_flags(defrag);
+  defrag->footer(Footer(
+      "  gpufleet defrag --type P40-24Q --dry-run\n  gpufleet defrag --type A40-48Q --count 2\n\n"
+      "The dry run lists the migrations and re-carvings; exit code 1 when no plan makes room."));
+  defrag->callback([&, start] {
+    start({{"kind", "defrag"}, {"type", op.type}, {"count", op.count}}, StrCat("defrag ", op.type));
   });
 
   CLI::App* ha = app.add_subcommand("ha", "High availability checks");
@@ -159,6 +252,50 @@ void AddOnlineCommands(CLI::App& app, OnlineCommands& state,
              "Exit code 1 when N+1 does not hold; the report says which spare instances "
              "are missing."));
   check->callback([&] { run = Online(state, [&](Context& ctx) { return RunHaCheck(ctx, out); }); });
+  CLI::App* restart = ha->add_subcommand(
+      "restart", "Restart a down host's VMs on other hosts, as a durable operation (operator)");
+  restart->add_option("host", op.host, "The down host")->required()->type_name("HOST");
+  start_flags(restart);
+  restart->footer(
+      Footer("  gpufleet ha restart r730-2 --dry-run\n  gpufleet ha restart r730-2\n\n"
+             "The controller starts this by itself when a host misses 3 heartbeats. Every VM is\n"
+             "tried; exit code 1 names those that could not restart."));
+  restart->callback([&, start] {
+    start({{"kind", "ha-restart"}, {"host", op.host}}, StrCat("ha restart ", op.host));
+  });
+
+  CLI::App* ops =
+      app.add_subcommand("operations", "Durable operations: list, follow, show, cancel");
+  OperationsListOptions& ol = op.list;
+  ops->add_option("--state", ol.state, "pending, running, succeeded, failed or cancelled")
+      ->type_name("STATE");
+  ops->add_option("--kind", ol.kind, "migrate, evacuate, ha-restart, recarve or defrag")
+      ->type_name("KIND");
+  ops->add_option("--limit", ol.limit, "At most this many, newest first")
+      ->type_name("N")
+      ->capture_default_str();
+  ops->add_flag("-w,--watch", ol.watch,
+                "Then follow every pending or running operation, step by step, until none is left");
+  CLI::App* show = ops->add_subcommand("show", "One operation with its steps");
+  show->add_option("id", op.id, "Operation id (op-...)")->required()->type_name("ID");
+  show->add_flag("--wait", op.wait, "Follow it until it ends; exit code 1 unless it succeeded");
+  CLI::App* cancel = ops->add_subcommand(
+      "cancel", "Stop an operation before its next step and undo what can be (operator)");
+  cancel->add_option("id", op.id, "Operation id (op-...)")->required()->type_name("ID");
+  ops->footer(
+      Footer("  gpufleet operations\n  gpufleet operations --state running --watch\n"
+             "  gpufleet operations show op-20261129-044512-3f9a1c --wait\n"
+             "  gpufleet operations cancel op-20261129-044512-3f9a1c"));
+  show->callback([&] {
+    run = Online(state, [&](Context& ctx) { return RunOperationShow(ctx, op.id, op.wait, out); });
+  });
+  cancel->callback([&] {
+    run = Online(state, [&](Context& ctx) { return RunOperationCancel(ctx, op.id, out); });
+  });
+  ops->callback([&, ops, show, cancel] {
+    if (ops->got_subcommand(show) || ops->got_subcommand(cancel)) return;
+    run = Online(state, [&](Context& ctx) { return RunOperationsList(ctx, op.list, out); });
+  });
 
   EventsOptions& ev = state.events;
   CLI::App* events =

@@ -2,7 +2,7 @@
 #define GPUFLEET_CLI_ONLINE_APP_H_
 
 // CLI11 wiring of the online commands (those that talk to a running controller): the global
-// connection flags and hosts, gpus, vms, vm, host, ha, events, tokens.
+// connection flags and hosts, gpus, vms, vm, host, ha, defrag, operations, events, tokens.
 
 #include <functional>
 #include <ostream>
@@ -13,6 +13,7 @@
 #include "cli/online_config.h"
 #include "cli/online_events.h"
 #include "cli/online_inventory.h"
+#include "cli/online_operations.h"
 #include "cli/online_plans.h"
 #include "cli/online_tokens.h"
 #include "cli/online_vms.h"
@@ -28,6 +29,17 @@ struct OnlineCommands {
   HostMaintenanceOptions maintenance;
   EventsOptions events;
   TokensOptions tokens;
+  // Durable operations: what to start (vm migrate, host maintenance/recarve, ha restart, defrag)
+  // and the operations command.
+  struct {
+    OperationStartOptions start;
+    std::string vm, to, host, gpu, mode, type, id;
+    int count = 1;
+    int stun_budget_seconds = 0;  // 0 = none
+    bool wait = false;
+    bool exit_maintenance = false;
+    OperationsListOptions list;
+  } operation;
   bool chosen = false;  // an online command was parsed: its errors use OnlineExitCodeFor
 };
 

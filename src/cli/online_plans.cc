@@ -29,11 +29,8 @@ void PrintStuck(const json& stuck, std::ostream& out) {
 absl::Status RunHostMaintenance(Context& ctx, const HostMaintenanceOptions& o, std::ostream& out) {
   if (o.host.empty()) return absl::InvalidArgumentError("HOST: required");
   if (!o.dry_run) {
-    return absl::InvalidArgumentError(StrCat(
-        "host maintenance without --dry-run is not available yet: putting a host into maintenance "
-        "(moving its VMs away) comes with durable operations in a later release. Run 'gpufleet "
-        "host maintenance ",
-        o.host, " --dry-run' to see the moves it would make."));
+    return absl::InternalError(
+        "host maintenance: only the dry run is a plan (see RunOperationStart)");
   }
   absl::StatusOr<Client*> client = ClientOf(ctx);
   if (!client.ok()) return client.status();

@@ -16,8 +16,8 @@ struct HostMaintenanceOptions {
 
 // `gpufleet host maintenance HOST --dry-run`: the controller's evacuation plan (POST
 // /api/v1/plans/evacuate) - the live migrations that would empty the host and the VMs that cannot
-// move, with reasons. Sets ctx.exit_code 1 when some VM cannot move. Without --dry-run it is
-// InvalidArgument: maintenance operations come with durable operations in a later release.
+// move, with reasons. Sets ctx.exit_code 1 when some VM cannot move. The maintenance itself is a
+// durable operation (RunOperationStart with kind evacuate).
 absl::Status RunHostMaintenance(Context& ctx, const HostMaintenanceOptions& options,
                                 std::ostream& out);
 

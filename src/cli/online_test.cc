@@ -286,13 +286,10 @@ TEST_F(OnlineTest, FlagsWinOverEnvironmentWhichWinsOverTheConfigFile) {
   EXPECT_THAT(missing.err, HasSubstr("/elsewhere.yaml"));
 }
 
-TEST_F(OnlineTest, HostMaintenanceIsADryRunOnly) {
+TEST_F(OnlineTest, HostMaintenanceDryRunThenForReal) {
   PutHost("r730-1", 1);
   PutHost("r730-2", 1);
   ASSERT_EQ(Admin({"vm", "create", "web-1", "--type", "P40-8Q"}).code, 0);
-  Outcome no_dry = Admin({"host", "maintenance", "r730-1"});
-  EXPECT_EQ(no_dry.code, 2);
-  EXPECT_THAT(no_dry.err, HasSubstr("durable operations in a later release"));
   const std::string viewer = tc_.TokenFor("vera", "viewer");
   Outcome plan = As(viewer, {"host", "maintenance", "r730-1", "--dry-run"});
   Outcome plan2 = As(viewer, {"host", "maintenance", "r730-2", "--dry-run"});
@@ -306,6 +303,56 @@ TEST_F(OnlineTest, HostMaintenanceIsADryRunOnly) {
   EXPECT_EQ(ha.code, 0) << ha.err;
   EXPECT_THAT(ha.out, HasSubstr("N+1 holds"));
   EXPECT_EQ(As(viewer, {"ha", "check", "-o", "json"}).code, 0);
+
+  Outcome refused = As(viewer, {"host", "maintenance", "r730-1"});
+  EXPECT_EQ(refused.code, 2);
+  EXPECT_THAT(refused.err, HasSubstr("operator"));
+  const std::string host =
+      plan.out.find("1 live migration") != std::string::npos ? "r730-1" : "r730-2";
+  Outcome done = Admin({"host", "maintenance", host});
+  EXPECT_EQ(done.code, 0) << done.err;
+  EXPECT_THAT(done.out, HasSubstr("maintenance host " + host + " takes no new VMs: done"));
+  EXPECT_THAT(done.out, HasSubstr("move vm web-1: " + host + " -> "));
+  EXPECT_THAT(done.out, HasSubstr(" succeeded"));
+  Outcome hosts = Admin({"hosts"});
+  EXPECT_THAT(hosts.out, HasSubstr("maintenance"));
+  Outcome back = Admin({"host", "maintenance", host, "--exit"});
+  EXPECT_EQ(back.code, 0) << back.err;
+  EXPECT_THAT(back.out, HasSubstr("exit-maintenance"));
+  EXPECT_THAT(Admin({"hosts"}).out, Not(HasSubstr("maintenance")));
+}
+
+TEST_F(OnlineTest, VmMigrateAndOperationsListShowCancel) {
+  PutHost("r730-1", 1);
+  PutHost("r730-2", 1);
+  ASSERT_EQ(Admin({"vm", "create", "web-1", "--type", "P40-8Q"}).code, 0);
+  Outcome dry = Admin({"vm", "migrate", "web-1", "--dry-run"});
+  EXPECT_EQ(dry.code, 0) << dry.err;
+  EXPECT_THAT(dry.out, HasSubstr("it can run now"));
+  EXPECT_THAT(dry.out, HasSubstr("STUN (s)"));
+  Outcome moved = Admin({"vm", "migrate", "web-1", "-o", "json"});
+  ASSERT_EQ(moved.code, 0) << moved.err;
+  nlohmann::json op = nlohmann::json::parse(moved.out);
+  EXPECT_EQ(op["state"], "succeeded");
+  const std::string id = op["id"];
+  Outcome list = Admin({"operations"});
+  EXPECT_EQ(list.code, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr(id));
+  EXPECT_THAT(list.out, HasSubstr("1/1"));
+  Outcome show = Admin({"operations", "show", id});
+  EXPECT_EQ(show.code, 0) << show.err;
+  EXPECT_THAT(show.out, HasSubstr("migrate vm/web-1, succeeded"));
+  Outcome late = Admin({"operations", "cancel", id});
+  EXPECT_EQ(late.code, 1);
+  EXPECT_THAT(late.err, HasSubstr("nothing to cancel"));
+  Outcome watch = Admin({"operations", "--watch"});
+  EXPECT_EQ(watch.code, 0) << watch.err;
+  EXPECT_THAT(watch.out, HasSubstr("No operation is pending or running"));
+  Outcome nowhere = Admin({"vm", "migrate", "web-1", "--to", "r730-9"});
+  EXPECT_EQ(nowhere.code, 2);
+  Outcome defrag = Admin({"defrag", "--type", "P40-24Q", "--dry-run"});
+  EXPECT_EQ(defrag.code, 1) << defrag.out;
+  EXPECT_THAT(defrag.out, HasSubstr("cannot run now"));
 }
 
 TEST_F(OnlineTest, TokensCreateListDelete) {
