@@ -79,6 +79,7 @@ class Run {
     workloads_.push_back(NewVmWorkload(core::Catalog::Embedded(),
                                        {"P40-24Q", "P40-12Q", "P40-8Q", "P40-6Q", "P40-4Q"}));
     workloads_.push_back(NewTokenWorkload());
+    workloads_.push_back(NewOperationWorkload());
     for (const auto& w : workloads_) {
       for (RequestKind& k : w->Kinds()) kinds_.push_back(std::move(k));
     }

@@ -89,8 +89,6 @@ absl::Status ReadApiSnapshot(HttpClient& client, ApiEventLog& events, Snapshot& 
   out = Snapshot{};
   out.source = "the API";
   out.client = &client;
-  GPUFLEET_RETURN_IF_ERROR(events.Update(client));
-  out.events = &events.counts();
 
   std::string cursor;
   do {
@@ -130,6 +128,10 @@ absl::Status ReadApiSnapshot(HttpClient& client, ApiEventLog& events, Snapshot& 
     TokenView v{Str(t, "name"), Str(t, "role")};
     out.tokens[v.name] = v;
   }
+  // Events last: the controller's operation runner may change state while this reads (a move
+  // resumed after the restart), and every change the lists above show then has its event here.
+  GPUFLEET_RETURN_IF_ERROR(events.Update(client));
+  out.events = &events.counts();
   return absl::OkStatus();
 }
 

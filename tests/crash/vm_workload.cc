@@ -25,6 +25,7 @@ struct VmRecord {
   bool busy = false;     // a client thread is deleting it
   bool broken = false;   // a check failed on it already; not checked again
   std::vector<VgpuView> placement;
+  int moves_seen = 0;  // vm.migrated + vm.restarted events when `placement` was last taken
   int64_t version = 0;
   std::string history;  // its requests and their answers, for messages
 };
@@ -254,6 +255,15 @@ void VmWorkload::CheckRecord(VmRecord& r, const Snapshot& s, Findings& f) {
     r.broken = true;
   };
   const std::string events = StrCat(placed, " vm.placed and ", deleted, " vm.deleted events");
+  // A durable operation may have moved the VM since its placement was taken: then it has a new
+  // vm.migrated (or vm.restarted) event, and the new placement is taken (checked complete above).
+  const int moves = s.EventCount("vm.migrated", object) + s.EventCount("vm.restarted", object);
+  auto moved_to = [&](const std::vector<VgpuView>& now) {
+    if (now == r.placement || moves <= r.moves_seen) return false;
+    r.placement = now;
+    r.moves_seen = moves;
+    return true;
+  };
   if (present) {
     const VmView& v = view->second;
     std::vector<VgpuView> got = Sorted(v.vgpus);
@@ -278,7 +288,7 @@ void VmWorkload::CheckRecord(VmRecord& r, const Snapshot& s, Findings& f) {
   switch (r.state) {
     case VmState::kPresent:
       if (!present) return fail("the VM, present with " + Describe(r.placement), "absent");
-      if (Sorted(view->second.vgpus) != r.placement) {
+      if (Sorted(view->second.vgpus) != r.placement && !moved_to(Sorted(view->second.vgpus))) {
         return fail(StrCat("the placement ", Describe(r.placement)),
                     Describe(Sorted(view->second.vgpus)));
       }
@@ -297,12 +307,14 @@ void VmWorkload::CheckRecord(VmRecord& r, const Snapshot& s, Findings& f) {
       if (present) {
         ++settled_created_;
         r.placement = Sorted(view->second.vgpus);
+        r.moves_seen = moves;
         r.version = view->second.version;
       }
       r.history = StrCat(r.history, "; found ", present ? "created" : "absent", " in ", s.source);
       break;
     case VmState::kDeleteInFlight:
-      if (present && Sorted(view->second.vgpus) != r.placement) {
+      if (present && Sorted(view->second.vgpus) != r.placement &&
+          !moved_to(Sorted(view->second.vgpus))) {
         return fail(StrCat("the placement ", Describe(r.placement), " or no VM"),
                     Describe(Sorted(view->second.vgpus)));
       }

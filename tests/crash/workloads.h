@@ -1,9 +1,8 @@
 #ifndef GPUFLEET_TESTS_CRASH_WORKLOADS_H_
 #define GPUFLEET_TESTS_CRASH_WORKLOADS_H_
 
-// The request kinds of the crash test, by resource family. A later family (durable operations:
-// migrate, evacuate, ...) is one more Workload with its rows and its check, added to the list in
-// crash_harness.cc.
+// The request kinds of the crash test, by resource family: hosts, VMs, tokens, durable
+// operations. Each is a Workload with its rows and its check, listed in crash_harness.cc.
 
 #include <memory>
 #include <string>
@@ -40,6 +39,15 @@ std::unique_ptr<Workload> NewVmWorkload(const core::Catalog& catalog,
 // with their role and authenticate (new ones at the next restart, then a rotating sample, all at
 // the end), tokens in flight are listed with their token.created event or absent without it.
 std::unique_ptr<Workload> NewTokenWorkload();
+
+// op.migrate, op.evacuate, op.exit-maintenance: POST /api/v1/operations on a random VM or host
+// (202, or 404/409 when it went away or cannot run now); op.cancel: cancel a random unfinished
+// one (202, or 409 once it ended). Checks over the API: every operation listed was asked for,
+// every acknowledged one is still there, unfinished ones resume and end (all within 60 s at the
+// end), an ended one has no step running, a failed one its error and one failed step, no
+// maintenance or hold left done unless it succeeded, cancelled only when a cancel was sent; and
+// (every 10th check, and at the end) the moves the operations did equal the vm.migrated events.
+std::unique_ptr<Workload> NewOperationWorkload();
 
 }  // namespace gpufleet::crash
 
