@@ -8,7 +8,9 @@ namespace gpufleet::planner {
 Fleet::Fleet(Cluster cluster, const PlaceOptions& options)
     : cluster_(std::move(cluster)),
       options_(options),
-      placer_(std::make_unique<internal::Placer>(cluster_, options_)) {}
+      placer_(std::make_unique<internal::Placer>(cluster_, options_)) {
+  placer_->set_reserve(true);  // Place answers VMs arriving one at a time (what-ifs turn it off)
+}
 
 Fleet::~Fleet() = default;
 Fleet::Fleet(Fleet&&) noexcept = default;

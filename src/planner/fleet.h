@@ -30,7 +30,8 @@ class Fleet {
 
   // Appends a VM (not placed) and returns its index.
   int AddVm(Vm vm);
-  // Where cluster().vms[vm] would go now; see planner::Place.
+  // Where cluster().vms[vm] would go now; see planner::Place (online placement: the reserve of
+  // empty GPUs on large boards near full is on, as there; the what-ifs below turn it off).
   [[nodiscard]] Decision Place(int vm) const;
   // Records an assignment from Place (the VM must not be placed).
   void Commit(const Assignment& assignment);

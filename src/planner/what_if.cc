@@ -66,8 +66,25 @@ class QuietPlacements {
   bool was_;
 };
 
+// The reserve (Placer::set_reserve) is for VMs arriving one at a time; a what-if moves a known
+// set of VMs, which the reserve would only spread over more GPUs. Restored on exit.
+class NoReserve {
+ public:
+  explicit NoReserve(Placer& placer) : placer_(placer), was_(placer.reserve()) {
+    placer_.set_reserve(false);
+  }
+  ~NoReserve() { placer_.set_reserve(was_); }
+  NoReserve(const NoReserve&) = delete;
+  NoReserve& operator=(const NoReserve&) = delete;
+
+ private:
+  Placer& placer_;
+  bool was_;
+};
+
 void EvacuateHost(Cluster& work, Placer& placer, int host, const EvacuateOptions& options,
                   bool keep, EvacuationResult& result) {
+  NoReserve no_reserve(placer);
   const std::vector<HostVm> vms = VmsOnHost(work, placer, host, VmOrder::kEvacuation);
   const bool was_excluded = placer.excluded(host);
   if (!was_excluded) placer.Exclude(host, "in maintenance");
@@ -101,6 +118,7 @@ void EvacuateHost(Cluster& work, Placer& placer, int host, const EvacuateOptions
 }
 
 HostFailure SimulateFailure(Cluster& work, Placer& placer, int host) {
+  NoReserve no_reserve(placer);
   HostFailure failure;
   failure.host = host;
   const std::vector<HostVm> vms = VmsOnHost(work, placer, host, VmOrder::kRestart);
@@ -166,6 +184,7 @@ MovePlan PlanVmMove(Cluster& work, Placer& placer, int vm, int to_host, bool liv
   }
   {
     QuietPlacements quiet(placer);
+    NoReserve no_reserve(placer);
     MoveOutcome m = MoveVm(work, placer, vm, from, types, {live, ecc, std::nullopt, true});
     if (m.assignment) {
       const int link =
