@@ -22,6 +22,7 @@ Controller::Controller(store::Store& store, const os::Clock& clock, ControllerOp
   vms_ = std::make_unique<Vms>(context_);
   events_ = std::make_unique<Events>(context_);
   operations_ = std::make_unique<Operations>(context_);
+  licenses_ = std::make_unique<Licenses>(context_);
 }
 
 Controller::~Controller() {
@@ -64,6 +65,7 @@ absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(store::Store& sto
                             c->auth_->BootstrapAdminToken(c->options_.data_dir));
   GPUFLEET_RETURN_IF_ERROR(c->RegisterMetrics());
   GPUFLEET_RETURN_IF_ERROR(c->operations_->RegisterMetrics(c->metrics_));
+  GPUFLEET_RETURN_IF_ERROR(c->licenses_->RegisterMetrics(c->metrics_));
   GPUFLEET_RETURN_IF_ERROR(c->operations_->Start());
   return c;
 }
@@ -75,6 +77,7 @@ absl::StatusOr<api::Router> Controller::BuildRouter() {
   GPUFLEET_RETURN_IF_ERROR(vms_->AddRoutes(router));
   GPUFLEET_RETURN_IF_ERROR(events_->AddRoutes(router));
   GPUFLEET_RETURN_IF_ERROR(operations_->AddRoutes(router));
+  GPUFLEET_RETURN_IF_ERROR(licenses_->AddRoutes(router));
   return router;
 }
 

@@ -15,6 +15,7 @@
 #include "controller/context.h"
 #include "controller/events.h"
 #include "controller/inventory.h"
+#include "controller/licenses.h"
 #include "controller/operations.h"
 #include "controller/placement.h"
 #include "controller/vms.h"
@@ -94,6 +95,7 @@ class Controller {
   std::unique_ptr<Vms> vms_;
   std::unique_ptr<Events> events_;
   std::unique_ptr<Operations> operations_;
+  std::unique_ptr<Licenses> licenses_;
   std::optional<std::string> initial_admin_token_;
 };
 

@@ -5,6 +5,7 @@
 #include "common/json.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "controller/licenses.h"
 #include "controller/vm_spec.h"
 #include "core/version.h"
 
@@ -156,6 +157,7 @@ absl::StatusOr<FleetState> BuildFleetState(store::ReadTx& tx, const core::Catalo
     gpu->instances.push_back(
         planner::Instance{.vm = vm->second, .type = type, .placement = d.placement});
   }
+  GPUFLEET_ASSIGN_OR_RETURN(cluster.license_seats, SeatsByEdition(tx));
   state.fleet = std::make_unique<planner::Fleet>(std::move(cluster));
   return state;
 }

@@ -8,6 +8,7 @@
 #include "common/status_field.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "controller/licenses.h"
 #include "controller/placement.h"
 #include "controller/secrets.h"
 #include "controller/vm_spec.h"
@@ -142,6 +143,10 @@ api::Response Vms::Create(const api::Request& request) {
         instances.push_back(d);
       }
       GPUFLEET_RETURN_IF_ERROR(CheckGpuCapacity(tx, *context_.catalog, instances));
+      std::string pool;
+      GPUFLEET_RETURN_IF_ERROR(AssignSeat(tx, spec->name,
+                                          EditionOf(*context_.catalog, spec->license, a.types[0]),
+                                          context_.clock->Now(), &pool));
       return AppendEvent(
           tx, "vm.placed", StrCat("vm/", spec->name), actor,
           StrCat("vm ", spec->name, " placed on ", host.name, ": ", decision.explanation),
