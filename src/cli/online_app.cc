@@ -319,6 +319,39 @@ void AddOnlineCommands(CLI::App& app, OnlineCommands& state,
     run = Online(state, [&](Context& ctx) { return RunEvents(ctx, state.events, out); });
   });
 
+  LicensesOptions& lo = state.licenses;
+  CLI::App* licenses = app.add_subcommand(
+      "licenses", "License seats per edition, pools, and every guest's lease (expiring first)");
+  CLI::App* pool = licenses->add_subcommand("pool", "License pools (role admin)");
+  CLI::App* pset = pool->add_subcommand("set", "Create or resize a pool of seats");
+  pset->add_option("name", lo.pool, "Pool name")->required()->type_name("NAME");
+  pset->add_option("--edition", lo.edition, "vWS, vCS, vPC or vApps")
+      ->required()
+      ->type_name("EDITION");
+  pset->add_option("--seats", lo.seats, "Seats in the pool")->required()->type_name("N");
+  CLI::App* pdel = pool->add_subcommand("delete", "Delete a pool no VM holds a seat of");
+  pdel->add_option("name", lo.pool, "Pool name")->required()->type_name("NAME");
+  pool->require_subcommand(1);
+  licenses->footer(Footer(
+      "  gpufleet licenses\n"
+      "  gpufleet licenses pool set vws-main --edition vWS --seats 16\n"
+      "  gpufleet licenses pool delete old-pool\n\n"
+      "A placement takes a seat of its edition (vWS for Q, vCS for C, vPC for B, vApps for A\n"
+      "profiles) when a pool serves it, and is refused when the edition has none left."));
+  pset->callback([&] {
+    lo.what = LicensesOptions::What::kPoolSet;
+    run = Online(state, [&](Context& ctx) { return RunLicenses(ctx, state.licenses, out); });
+  });
+  pdel->callback([&] {
+    lo.what = LicensesOptions::What::kPoolDelete;
+    run = Online(state, [&](Context& ctx) { return RunLicenses(ctx, state.licenses, out); });
+  });
+  licenses->callback([&, licenses, pool] {
+    if (licenses->got_subcommand(pool)) return;
+    lo.what = LicensesOptions::What::kShow;
+    run = Online(state, [&](Context& ctx) { return RunLicenses(ctx, state.licenses, out); });
+  });
+
   TokensOptions& tk = state.tokens;
   CLI::App* tokens = app.add_subcommand("tokens", "API tokens (role admin)");
   tokens->require_subcommand(1);

@@ -13,6 +13,7 @@
 #include "cli/online_config.h"
 #include "cli/online_events.h"
 #include "cli/online_inventory.h"
+#include "cli/online_licenses.h"
 #include "cli/online_operations.h"
 #include "cli/online_plans.h"
 #include "cli/online_tokens.h"
@@ -29,6 +30,7 @@ struct OnlineCommands {
   HostMaintenanceOptions maintenance;
   EventsOptions events;
   TokensOptions tokens;
+  LicensesOptions licenses;
   // Durable operations: what to start (vm migrate, host maintenance/recarve, ha restart, defrag)
   // and the operations command.
   struct {

@@ -355,6 +355,29 @@ TEST_F(OnlineTest, VmMigrateAndOperationsListShowCancel) {
   EXPECT_THAT(defrag.out, HasSubstr("cannot run now"));
 }
 
+TEST_F(OnlineTest, LicensesShowAndPools) {
+  PutHost("r730-1", 1);
+  Outcome none = Admin({"licenses"});
+  EXPECT_EQ(none.code, 0) << none.err;
+  EXPECT_THAT(none.out, HasSubstr("No license pools"));
+  Outcome set = Admin({"licenses", "pool", "set", "vws-main", "--edition", "vWS", "--seats", "2"});
+  EXPECT_EQ(set.code, 0) << set.err;
+  EXPECT_THAT(set.out, HasSubstr("Pool vws-main created: 2 vWS seats"));
+  ASSERT_EQ(Admin({"vm", "create", "web-1", "--type", "P40-8Q"}).code, 0);
+  Outcome shown = Admin({"licenses"});
+  EXPECT_THAT(shown.out, HasSubstr("vws-main"));
+  EXPECT_THAT(shown.out, HasSubstr("web-1"));
+  EXPECT_THAT(shown.out, HasSubstr("unknown"));
+  const std::string viewer = tc_.TokenFor("vera", "viewer");
+  EXPECT_EQ(As(viewer, {"licenses"}).code, 0);
+  Outcome denied = As(viewer, {"licenses", "pool", "delete", "vws-main"});
+  EXPECT_EQ(denied.code, 2);
+  EXPECT_THAT(denied.err, HasSubstr("admin"));
+  Outcome busy = Admin({"licenses", "pool", "delete", "vws-main"});
+  EXPECT_EQ(busy.code, 1);
+  EXPECT_THAT(busy.err, HasSubstr("web-1"));
+}
+
 TEST_F(OnlineTest, TokensCreateListDelete) {
   Outcome made = Admin({"tokens", "create", "ci", "--role", "viewer"});
   ASSERT_EQ(made.code, 0) << made.err;
