@@ -18,6 +18,8 @@ namespace gpufleet::controller {
 namespace {
 
 constexpr int kMaxTtlSeconds = 10 * 365 * 24 * 3600;
+// The cache is emptied rather than grown past this many tokens.
+constexpr std::size_t kMaxCachedTokens = 100000;
 
 absl::Status WriteSecretFile(const std::string& path, std::string_view secret) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -81,8 +83,46 @@ absl::StatusOr<api::Principal> TokenAuth::Authenticate(std::string_view bearer_t
   return absl::UnauthenticatedError("malformed token");
 }
 
+std::optional<api::Principal> TokenAuth::Cached(const std::string& hash, absl::Time now) {
+  if (options_.cache_ttl <= absl::ZeroDuration()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  auto it = cache_.find(hash);
+  if (it == cache_.end()) return std::nullopt;
+  const Verified& v = it->second;
+  // Stale, expired (the store path says so with its message), or due for a last-use write.
+  if (now - v.verified_at >= options_.cache_ttl || now < v.verified_at ||
+      (v.expires_at.has_value() && *v.expires_at <= now) || !v.last_used.has_value() ||
+      now - *v.last_used >= options_.last_used_granularity) {
+    cache_.erase(it);
+    return std::nullopt;
+  }
+  return v.principal;
+}
+
+void TokenAuth::Remember(const std::string& hash, Verified verified, std::uint64_t generation) {
+  if (options_.cache_ttl <= absl::ZeroDuration()) return;
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (generation != generation_) return;
+  if (cache_.size() >= kMaxCachedTokens) cache_.clear();
+  cache_.insert_or_assign(hash, std::move(verified));
+}
+
+void TokenAuth::ForgetAll() {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  cache_.clear();
+  ++generation_;
+}
+
+std::uint64_t TokenAuth::Generation() {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  return generation_;
+}
+
 absl::StatusOr<api::Principal> TokenAuth::AuthenticateApiToken(std::string_view token) {
   const std::string hash = Sha256Hex(token);
+  const absl::Time now = context_.clock->Now();
+  if (std::optional<api::Principal> cached = Cached(hash, now)) return *cached;
+  const std::uint64_t generation = Generation();
   store::ApiToken row;
   absl::Status read = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
     GPUFLEET_ASSIGN_OR_RETURN(row, tx.GetApiToken(hash));
@@ -91,7 +131,6 @@ absl::StatusOr<api::Principal> TokenAuth::AuthenticateApiToken(std::string_view 
   if (absl::IsNotFound(read)) return absl::UnauthenticatedError("unknown token");
   if (!read.ok()) return read;
   if (!ConstantTimeEquals(row.sha256, hash)) return absl::UnauthenticatedError("unknown token");
-  const absl::Time now = context_.clock->Now();
   if (row.expires_at.has_value() && *row.expires_at <= now) {
     return absl::UnauthenticatedError(StrCat("token ", QuoteForMessage(row.name), " expired"));
   }
@@ -106,8 +145,16 @@ absl::StatusOr<api::Principal> TokenAuth::AuthenticateApiToken(std::string_view 
       fresh.last_used_at = now;
       return tx.UpdateApiToken(fresh);
     });
+    row.last_used_at = now;  // written, or to be tried again once the cache entry lapses
   }
-  return api::Principal{.name = row.name, .role = ApiRoleOf(row.role), .agent_host = ""};
+  api::Principal principal{.name = row.name, .role = ApiRoleOf(row.role), .agent_host = ""};
+  Remember(hash,
+           Verified{.principal = principal,
+                    .expires_at = row.expires_at,
+                    .last_used = row.last_used_at,
+                    .verified_at = now},
+           generation);
+  return principal;
 }
 
 absl::StatusOr<api::Principal> TokenAuth::AuthenticateAgent(std::string_view token) {
@@ -118,6 +165,9 @@ absl::StatusOr<api::Principal> TokenAuth::AuthenticateAgent(std::string_view tok
   }
   const std::string agent(rest.substr(0, dot));
   const std::string hash = Sha256Hex(token);
+  const absl::Time now = context_.clock->Now();
+  if (std::optional<api::Principal> cached = Cached(hash, now)) return *cached;
+  const std::uint64_t generation = Generation();
   store::AgentCredential row;
   absl::Status read = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
     GPUFLEET_ASSIGN_OR_RETURN(row, tx.GetAgentCredential(agent));
@@ -129,7 +179,6 @@ absl::StatusOr<api::Principal> TokenAuth::AuthenticateAgent(std::string_view tok
     return absl::UnauthenticatedError("unknown agent credential");
   }
   if (row.revoked) return absl::UnauthenticatedError("agent credential revoked");
-  const absl::Time now = context_.clock->Now();
   if (!row.last_seen_at.has_value() || now - *row.last_seen_at >= options_.last_used_granularity) {
     (void)context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
       GPUFLEET_ASSIGN_OR_RETURN(store::AgentCredential fresh, tx.GetAgentCredential(agent));
@@ -140,9 +189,17 @@ absl::StatusOr<api::Principal> TokenAuth::AuthenticateAgent(std::string_view tok
       fresh.last_seen_at = now;
       return tx.UpdateAgentCredential(fresh);
     });
+    row.last_seen_at = now;
   }
-  return api::Principal{
+  api::Principal principal{
       .name = StrCat("agent:", agent), .role = api::Role::kAgent, .agent_host = agent};
+  Remember(hash,
+           Verified{.principal = principal,
+                    .expires_at = std::nullopt,
+                    .last_used = row.last_seen_at,
+                    .verified_at = now},
+           generation);
+  return principal;
 }
 
 void TokenAuth::OnAuthFailure(const api::AuthFailure& failure) {
@@ -276,6 +333,7 @@ api::Response TokenAuth::DeleteToken(const api::Request& request) {
                        StrCat("token ", name, " deleted"));
   });
   if (!s.ok()) return api::Response::Error(s);
+  ForgetAll();
   return api::Response::NoContent();
 }
 
@@ -353,6 +411,7 @@ api::Response TokenAuth::Enrol(const api::Request& request) {
                        StrCat("agent for host ", agent, " enrolled"));
   });
   if (!s.ok()) return api::Response::Error(s);
+  ForgetAll();  // the agent's previous credential is no longer valid
   return api::Response::Json({{"agent", agent}, {"host", agent}, {"credential", credential}}, 201);
 }
 

@@ -1,9 +1,12 @@
 #ifndef GPUFLEET_CONTROLLER_AUTH_H_
 #define GPUFLEET_CONTROLLER_AUTH_H_
 
+#include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -34,6 +37,14 @@ struct AuthOptions {
   absl::Duration last_used_granularity = absl::Minutes(1);
   // Enrolment tokens expire this long after they are issued unless the request says otherwise.
   absl::Duration default_enrolment_ttl = absl::Hours(1);
+  // A token or agent credential verified against the store is then admitted from memory (by the
+  // SHA-256 of the bearer token, never the token) for this long, saving the store read of each
+  // request. Bound on staleness: a change made through this TokenAuth (token deletion,
+  // re-enrolment of an agent) applies at once, since it empties the cache; one made around it
+  // (another process writing the store: a revoked credential, a deleted token) applies within
+  // cache_ttl. Expiry is checked on every request, cached or not. Unknown tokens are never
+  // cached. Zero disables the cache.
+  absl::Duration cache_ttl = absl::Seconds(30);
 };
 
 // The controller's Authenticator and AuthAuditSink over the store, and the routes that manage
@@ -82,8 +93,26 @@ class TokenAuth final : public api::Authenticator, public api::AuthAuditSink {
                           std::optional<absl::Time> expires_at, std::string_view actor,
                           bool only_if_none);
 
+  // A verified token, by its SHA-256.
+  struct Verified {
+    api::Principal principal;
+    std::optional<absl::Time> expires_at;
+    std::optional<absl::Time> last_used;  // the stored last_used_at / last_seen_at
+    absl::Time verified_at;
+  };
+  // The cached principal of `hash`, when fresh, unexpired and not due for a last-use write.
+  std::optional<api::Principal> Cached(const std::string& hash, absl::Time now);
+  // Caches `verified` unless ForgetAll ran since `generation` was read (a deletion or
+  // re-enrolment may have raced with the store read).
+  void Remember(const std::string& hash, Verified verified, std::uint64_t generation);
+  void ForgetAll();
+  std::uint64_t Generation();
+
   Context context_;
   AuthOptions options_;
+  std::mutex cache_mu_;
+  std::unordered_map<std::string, Verified> cache_;  // guarded by cache_mu_
+  std::uint64_t generation_ = 0;                     // guarded by cache_mu_; +1 by ForgetAll
 };
 
 [[nodiscard]] api::Role ApiRoleOf(store::Role role);

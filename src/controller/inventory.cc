@@ -1,8 +1,13 @@
 #include "controller/inventory.h"
 
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
 #include <utility>
 
 #include "common/json.h"
@@ -136,6 +141,211 @@ absl::StatusOr<HostReport> DecodeHostReport(const nlohmann::json& body,
 
 }  // namespace
 
+// The soft state of liveness, per host: the last heartbeat this controller received, whether the
+// store has it yet, and the host's state as the controller last knew it. Down is exact: only
+// Inventory marks a host down or up, always under the placement lock, and it updates the table
+// as it does (ClaimDown before the write, Restore after a failed one). Ready versus maintenance
+// may lag by one sweep (operations change it; every sweep refreshes it). Sharded by name, so that
+// heartbeats of different hosts rarely wait on each other. Thread-safe.
+class HeartbeatTable {
+ public:
+  // What ClaimDown changed, for Restore.
+  struct Claim {
+    std::string name;
+    absl::Time since;    // the time the host is timed from
+    bool heard = false;  // `since` is a heartbeat this controller received
+    bool existed = false;
+    store::HostState previous = store::HostState::kReady;
+  };
+
+  // A heartbeat of a known host that is not down: records it, returns the host's state.
+  // nullopt for an unknown host or a down one (the caller goes to the store).
+  std::optional<store::HostState> Touch(std::string_view name, absl::Time now) {
+    Shard& shard = ShardOf(name);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.entries.find(name);
+    if (it == shard.entries.end() || it->second.state == store::HostState::kDown) {
+      return std::nullopt;
+    }
+    Beat(it->second, now);
+    return it->second.state;
+  }
+
+  // The first heartbeat of a host that the store says is `stored` (not down): as Touch, adding
+  // the host when it is still unknown.
+  std::optional<store::HostState> Learn(std::string_view name, absl::Time now,
+                                        store::HostState stored) {
+    Shard& shard = ShardOf(name);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto [it, added] = shard.entries.try_emplace(std::string(name), Entry{now, stored, true, true});
+    if (added) return stored;
+    if (it->second.state == store::HostState::kDown) return std::nullopt;
+    Beat(it->second, now);
+    return it->second.state;
+  }
+
+  // After a durable heartbeat (its time is in the store) or a state change written by the
+  // caller under the placement lock.
+  void Set(std::string_view name, std::optional<absl::Time> durable_beat, store::HostState state) {
+    Shard& shard = ShardOf(name);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.entries.find(name);
+    if (it == shard.entries.end()) {
+      if (!durable_beat.has_value()) return;
+      it = shard.entries.try_emplace(std::string(name), Entry{*durable_beat, state, true, false})
+               .first;
+    } else if (durable_beat.has_value()) {
+      if (!it->second.heard || *durable_beat > it->second.last) it->second.last = *durable_beat;
+      it->second.heard = true;
+    }
+    it->second.state = state;
+  }
+
+  // From a sweep's read of the store: ready or maintenance, never into or out of down.
+  void Refresh(std::string_view name, store::HostState stored) {
+    if (stored == store::HostState::kDown) return;
+    Shard& shard = ShardOf(name);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.entries.find(name);
+    if (it != shard.entries.end() && it->second.state != store::HostState::kDown) {
+      it->second.state = stored;
+    }
+  }
+
+  // The last heartbeat received of `name`, or nullopt.
+  [[nodiscard]] std::optional<absl::Time> Last(std::string_view name) const {
+    const Shard& shard = ShardOf(name);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.entries.find(name);
+    if (it == shard.entries.end() || !it->second.heard) return std::nullopt;
+    return it->second.last;
+  }
+
+  // The time `name` is timed from: its last heartbeat, or the base a claim recorded; nullopt
+  // when the table has neither.
+  [[nodiscard]] std::optional<absl::Time> TimedFrom(std::string_view name) const {
+    const Shard& shard = ShardOf(name);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.entries.find(name);
+    if (it == shard.entries.end()) return std::nullopt;
+    return it->second.last;
+  }
+
+  // Marks `name` down in the table when it is not down and has been silent `grace` or more
+  // (timed from `fallback` when the table has no heartbeat of it): from here on its heartbeats
+  // go to the store, and wait for the placement lock that the caller holds. nullopt when the
+  // host is not to be marked.
+  std::optional<Claim> ClaimDown(std::string_view name, absl::Time now, absl::Duration grace,
+                                 absl::Time fallback) {
+    Shard& shard = ShardOf(name);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    Claim claim{.name = std::string(name), .since = fallback};
+    auto it = shard.entries.find(name);
+    if (it == shard.entries.end()) {
+      if (now - fallback < grace) return std::nullopt;
+      shard.entries.try_emplace(claim.name, Entry{fallback, store::HostState::kDown, false, false});
+      return claim;
+    }
+    Entry& e = it->second;
+    if (e.state == store::HostState::kDown || now - e.last < grace) return std::nullopt;
+    claim.since = e.last;
+    claim.heard = e.heard;
+    claim.existed = true;
+    claim.previous = e.state;
+    e.state = store::HostState::kDown;
+    return claim;
+  }
+
+  // Undoes ClaimDown after a write that failed, or for a host the store no longer has.
+  void Restore(const Claim& claim) {
+    Shard& shard = ShardOf(claim.name);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.entries.find(claim.name);
+    if (it == shard.entries.end()) return;
+    if (!claim.existed) {
+      shard.entries.erase(it);
+    } else {
+      it->second.state = claim.previous;
+    }
+  }
+
+  // The heartbeats not yet in the store; they are marked written.
+  std::vector<std::pair<std::string, absl::Time>> TakeDirty() {
+    std::vector<std::pair<std::string, absl::Time>> out;
+    for (Shard& shard : shards_) {
+      std::lock_guard<std::mutex> lock(shard.mu);
+      for (auto& [name, e] : shard.entries) {
+        if (!e.dirty || !e.heard) continue;
+        out.emplace_back(name, e.last);
+        e.dirty = false;
+      }
+    }
+    return out;
+  }
+
+  // After a failed flush: `beats` are to be written again.
+  void MarkDirty(const std::vector<std::pair<std::string, absl::Time>>& beats) {
+    for (const auto& [name, last] : beats) {
+      Shard& shard = ShardOf(name);
+      std::lock_guard<std::mutex> lock(shard.mu);
+      auto it = shard.entries.find(name);
+      if (it != shard.entries.end()) it->second.dirty = true;
+    }
+  }
+
+ private:
+  struct Entry {
+    absl::Time last;  // a heartbeat when `heard`, else the time a claim timed the host from
+    store::HostState state;
+    bool heard;
+    bool dirty;  // `last` is a heartbeat not in the store yet
+  };
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  struct Shard {
+    mutable std::mutex mu;
+    std::unordered_map<std::string, Entry, NameHash, std::equal_to<>> entries;  // guarded by mu
+  };
+  static constexpr std::size_t kShards = 16;
+
+  static void Beat(Entry& e, absl::Time now) {
+    if (!e.heard || now > e.last) e.last = now;
+    e.heard = true;
+    e.dirty = true;
+  }
+  static std::size_t ShardIndex(std::string_view name) {
+    // The map hashes the same value; take the shard from other bits than its bucket.
+    const std::size_t hash = NameHash{}(name);
+    return (hash * 0x9E3779B97F4A7C15ull) >> 60;
+  }
+  Shard& ShardOf(std::string_view name) { return shards_[ShardIndex(name)]; }
+  const Shard& ShardOf(std::string_view name) const { return shards_[ShardIndex(name)]; }
+
+  std::array<Shard, kShards> shards_;
+};
+
+Inventory::Inventory(Context context, InventoryOptions options)
+    : context_(context),
+      options_(options),
+      started_(context.clock->Now()),
+      beats_(std::make_unique<HeartbeatTable>()),
+      last_flush_(started_) {}
+
+Inventory::~Inventory() { (void)FlushHeartbeats(); }
+
+std::optional<absl::Time> Inventory::LastHeartbeat(std::string_view host) const {
+  return beats_->Last(host);
+}
+
+void Inventory::OverlayLastHeartbeat(store::Host& host) const {
+  std::optional<absl::Time> live = beats_->Last(host.name);
+  if (live.has_value() && (!host.last_heartbeat.has_value() || *live > *host.last_heartbeat)) {
+    host.last_heartbeat = live;
+  }
+}
+
 nlohmann::json GpuJson(const store::Gpu& gpu) {
   return {{"host", gpu.host}, {"pci", gpu.id},  {"board", gpu.board},
           {"mode", gpu.mode}, {"ecc", gpu.ecc}, {"carved_type", gpu.carved_type},
@@ -247,6 +457,7 @@ api::Response Inventory::PutHost(const api::Request& request) {
         });
         !written.ok())
       return written;
+    beats_->Set(name, std::nullopt, saved.state);  // a state in the report may end a down
     return context_.placement->RebuildLocked();
   });
   if (!s.ok()) return api::Response::Error(s);
@@ -258,8 +469,9 @@ api::Response Inventory::ListHosts(const api::Request&) {
   nlohmann::json items = nlohmann::json::array();
   absl::Status s = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
     GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::Host> hosts, tx.ListHosts());
-    for (const store::Host& h : hosts) {
+    for (store::Host& h : hosts) {
       GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::Gpu> gpus, tx.ListGpus(h.name));
+      OverlayLastHeartbeat(h);
       items.push_back(HostJson(h, gpus));
     }
     return absl::OkStatus();
@@ -278,6 +490,7 @@ api::Response Inventory::GetHost(const api::Request& request) {
     return absl::OkStatus();
   });
   if (!s.ok()) return api::Response::Error(s);
+  OverlayLastHeartbeat(host);
   return api::Response::Json(HostJson(host, gpus)).SetETag(host.version);
 }
 
@@ -303,14 +516,47 @@ api::Response Inventory::ListGpus(const api::Request& request) {
 }
 
 api::Response Inventory::Heartbeat(const api::Request& request) {
-  const std::string name(request.PathParam("host"));
-  const std::string actor = ActorOf(request);
+  const std::string_view name = request.PathParam("host");
+  const absl::Time now = context_.clock->Now();
+  std::optional<store::HostState> state = beats_->Touch(name, now);
+  if (!state.has_value()) {
+    absl::StatusOr<store::HostState> slow = HeartbeatFromStore(name, now, ActorOf(request));
+    if (!slow.ok()) return api::Response::Error(slow.status());
+    state = *slow;
+  }
+  return api::Response::Json(
+      {{"host", name},
+       {"state", store::HostStateName(*state)},
+       {"next_heartbeat_seconds", absl::ToInt64Seconds(options_.heartbeat_interval)}});
+}
+
+absl::StatusOr<store::HostState> Inventory::HeartbeatFromStore(std::string_view name,
+                                                               absl::Time now,
+                                                               std::string_view actor) {
+  store::HostState stored = store::HostState::kReady;
+  GPUFLEET_RETURN_IF_ERROR(context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
+    GPUFLEET_ASSIGN_OR_RETURN(store::Host host, tx.GetHost(name));
+    stored = host.state;
+    return absl::OkStatus();
+  }));
+  if (stored != store::HostState::kDown) {
+    // The read may be older than a sweep that marked the host down since; Learn sees its claim.
+    std::optional<store::HostState> learned = beats_->Learn(name, now, stored);
+    if (learned.has_value()) return *learned;
+  }
+  return HeartbeatDurably(name, now, actor);
+}
+
+absl::StatusOr<store::HostState> Inventory::HeartbeatDurably(std::string_view name, absl::Time now,
+                                                             std::string_view actor) {
   store::Host saved;
   absl::Status s = context_.placement->Locked([&](FleetState& state) -> absl::Status {
     bool came_back = false;
     if (absl::Status written = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
           GPUFLEET_ASSIGN_OR_RETURN(store::Host host, tx.GetHost(name));
-          host.last_heartbeat = context_.clock->Now();
+          if (!host.last_heartbeat.has_value() || *host.last_heartbeat < now) {
+            host.last_heartbeat = now;
+          }
           came_back = host.state == store::HostState::kDown;
           if (came_back) host.state = store::HostState::kReady;
           GPUFLEET_RETURN_IF_ERROR(tx.UpdateHost(host));
@@ -326,57 +572,93 @@ api::Response Inventory::Heartbeat(const api::Request& request) {
       if (it != state.hosts.end())
         state.fleet->SetHostState(it->second, planner::HostState::kReady);
     }
+    beats_->Set(name, now, saved.state);
     return absl::OkStatus();
   });
-  if (!s.ok()) return api::Response::Error(s);
-  return api::Response::Json(
-      {{"host", name},
-       {"state", store::HostStateName(saved.state)},
-       {"next_heartbeat_seconds", absl::ToInt64Seconds(options_.heartbeat_interval)}});
+  if (!s.ok()) return s;
+  return saved.state;
 }
 
 absl::StatusOr<std::vector<std::string>> Inventory::SweepLiveness() {
+  std::lock_guard<std::mutex> sweeping(sweep_mu_);
   const absl::Time now = context_.clock->Now();
   const absl::Duration grace = kMissedHeartbeats * options_.heartbeat_interval;
-  auto silent = [&](const store::Host& h) {
-    if (h.state == store::HostState::kDown) return false;
-    absl::Time last = h.last_heartbeat.value_or(h.created_at);
-    return now - last >= grace;
-  };
-  std::vector<std::string> candidates;
+  // Hosts not down that look silent, each with the time it is timed from when this controller
+  // has no heartbeat of it.
+  std::vector<std::pair<std::string, absl::Time>> candidates;
   if (absl::Status listed = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
         GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::Host> hosts, tx.ListHosts());
         for (const store::Host& h : hosts) {
-          if (silent(h)) candidates.push_back(h.name);
+          if (h.state == store::HostState::kDown) continue;
+          beats_->Refresh(h.name, h.state);
+          const absl::Time fallback = std::max(h.last_heartbeat.value_or(h.created_at), started_);
+          if (now - beats_->TimedFrom(h.name).value_or(fallback) >= grace) {
+            candidates.emplace_back(h.name, fallback);
+          }
         }
         return absl::OkStatus();
       });
       !listed.ok())
     return listed;
-  if (candidates.empty()) return candidates;
   std::vector<std::string> marked;
-  auto mark_down = [&](store::WriteTx& tx) -> absl::Status {
-    marked.clear();
-    for (const std::string& name : candidates) {
-      absl::StatusOr<store::Host> host = tx.GetHost(name);
-      if (absl::IsNotFound(host.status())) continue;
-      GPUFLEET_RETURN_IF_ERROR(host.status());
-      if (!silent(*host)) continue;  // a heartbeat arrived meanwhile
-      host->state = store::HostState::kDown;
-      GPUFLEET_RETURN_IF_ERROR(tx.UpdateHost(*host));
-      GPUFLEET_RETURN_IF_ERROR(AppendEvent(
-          tx, "host.down", StrCat("host/", name), "",
-          StrCat("host ", name, " is down: no heartbeat for ",
-                 absl::FormatDuration(now - host->last_heartbeat.value_or(host->created_at)), " (",
-                 kMissedHeartbeats, " intervals of ",
-                 absl::FormatDuration(options_.heartbeat_interval), ")")));
-      marked.push_back(name);
+  if (!candidates.empty()) {
+    GPUFLEET_RETURN_IF_ERROR(MarkDown(candidates, now, grace, marked));
+  }
+  if (now - last_flush_ >= options_.heartbeat_interval) {
+    GPUFLEET_RETURN_IF_ERROR(FlushHeartbeats());
+    last_flush_ = now;
+  }
+  return marked;
+}
+
+absl::Status Inventory::MarkDown(const std::vector<std::pair<std::string, absl::Time>>& candidates,
+                                 absl::Time now, absl::Duration grace,
+                                 std::vector<std::string>& marked) {
+  return context_.placement->Locked([&](FleetState& state) -> absl::Status {
+    // Claimed in the table before the write: a heartbeat from here on waits for this lock, then
+    // finds the host down in the store and brings it up with its event.
+    std::vector<HeartbeatTable::Claim> claims;
+    for (const auto& [name, fallback] : candidates) {
+      std::optional<HeartbeatTable::Claim> claim = beats_->ClaimDown(name, now, grace, fallback);
+      if (claim.has_value()) claims.push_back(*std::move(claim));
     }
-    return absl::OkStatus();
-  };
-  absl::Status swept = context_.placement->Locked([&](FleetState& state) -> absl::Status {
-    absl::Status written = context_.store->Write(mark_down);
-    if (!written.ok()) return written;
+    if (claims.empty()) return absl::OkStatus();
+    std::vector<const HeartbeatTable::Claim*> gone;
+    absl::Status written = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+      marked.clear();
+      gone.clear();
+      for (const HeartbeatTable::Claim& claim : claims) {
+        absl::StatusOr<store::Host> host = tx.GetHost(claim.name);
+        if (absl::IsNotFound(host.status())) {
+          gone.push_back(&claim);
+          continue;
+        }
+        GPUFLEET_RETURN_IF_ERROR(host.status());
+        if (host->state == store::HostState::kDown) continue;
+        const absl::Time stored_last = host->last_heartbeat.value_or(host->created_at);
+        host->state = store::HostState::kDown;
+        // The row keeps the last heartbeat that this controller had not flushed yet.
+        if (claim.heard && claim.since > stored_last) host->last_heartbeat = claim.since;
+        GPUFLEET_RETURN_IF_ERROR(tx.UpdateHost(*host));
+        const std::string silence =
+            !claim.heard && claim.since == started_ && started_ > stored_last
+                ? StrCat("no heartbeat since the controller started ",
+                         absl::FormatDuration(now - claim.since), " ago")
+                : StrCat("no heartbeat for ", absl::FormatDuration(now - claim.since));
+        GPUFLEET_RETURN_IF_ERROR(AppendEvent(
+            tx, "host.down", StrCat("host/", claim.name), "",
+            StrCat("host ", claim.name, " is down: ", silence, " (", kMissedHeartbeats,
+                   " intervals of ", absl::FormatDuration(options_.heartbeat_interval), ")")));
+        marked.push_back(claim.name);
+      }
+      return absl::OkStatus();
+    });
+    if (!written.ok()) {
+      for (const HeartbeatTable::Claim& claim : claims) beats_->Restore(claim);
+      marked.clear();
+      return written;
+    }
+    for (const HeartbeatTable::Claim* claim : gone) beats_->Restore(*claim);
     for (const std::string& name : marked) {
       auto it = state.hosts.find(name);
       if (it != state.hosts.end()) {
@@ -385,8 +667,25 @@ absl::StatusOr<std::vector<std::string>> Inventory::SweepLiveness() {
     }
     return absl::OkStatus();
   });
-  if (!swept.ok()) return swept;
-  return marked;
+}
+
+absl::Status Inventory::FlushHeartbeats() {
+  std::lock_guard<std::mutex> flushing(flush_mu_);
+  std::vector<std::pair<std::string, absl::Time>> beats = beats_->TakeDirty();
+  if (beats.empty()) return absl::OkStatus();
+  absl::Status written = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+    for (const auto& [name, last] : beats) {
+      absl::StatusOr<store::Host> host = tx.GetHost(name);
+      if (absl::IsNotFound(host.status())) continue;
+      GPUFLEET_RETURN_IF_ERROR(host.status());
+      if (host->last_heartbeat.has_value() && *host->last_heartbeat >= last) continue;
+      host->last_heartbeat = last;
+      GPUFLEET_RETURN_IF_ERROR(tx.UpdateHost(*host));
+    }
+    return absl::OkStatus();
+  });
+  if (!written.ok()) beats_->MarkDirty(beats);
+  return written;
 }
 
 }  // namespace gpufleet::controller

@@ -1,7 +1,12 @@
 #ifndef GPUFLEET_CONTROLLER_INVENTORY_H_
 #define GPUFLEET_CONTROLLER_INVENTORY_H_
 
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -20,6 +25,8 @@ struct InventoryOptions {
 
 inline constexpr int kMissedHeartbeats = 3;
 
+class HeartbeatTable;
+
 // Hosts and GPUs as agents (or admins) report them, and host liveness. Thread-safe.
 //
 // Routes:
@@ -31,17 +38,44 @@ inline constexpr int kMissedHeartbeats = 3;
 //   POST /api/v1/hosts/{host}/heartbeat  the agent of {host}, or admin
 // Every change is recorded as an event in the transaction that makes it, and the placement
 // engine is rebuilt (inventory) or told (state changes).
+//
+// Heartbeats are soft state. The last heartbeat of each host lives in memory: a heartbeat of a
+// host that is not down takes neither the placement lock nor a store write (a store read only
+// for the first heartbeat of a host since the controller started). The store's last_heartbeat
+// is written lazily by FlushHeartbeats, which SweepLiveness runs at most once per heartbeat
+// interval, so after a crash the stored time may be up to one interval (plus the sweep period)
+// old; GET shows the live value. Only state changes are durable at once: the heartbeat of a down
+// host writes state ready with its "host.up" event before it is answered, and the sweep writes
+// state down with "host.down". After a restart, a host that has not heartbeated yet is timed
+// from the later of its stored last heartbeat (or registration) and the controller's start, so
+// a restart never marks hosts down for silence that happened while no controller was running.
 class Inventory {
  public:
-  Inventory(Context context, InventoryOptions options) : context_(context), options_(options) {}
+  Inventory(Context context, InventoryOptions options);
+  // Writes the heartbeats not yet flushed (best effort: errors are dropped). The store must
+  // still be open.
+  ~Inventory();
+  Inventory(const Inventory&) = delete;
+  Inventory& operator=(const Inventory&) = delete;
 
   absl::Status AddRoutes(api::Router& router);
 
-  // Marks down every host not down whose last heartbeat (or registration, when it never sent
-  // one) is kMissedHeartbeats intervals or more before the clock's now; event "host.down" for
-  // each. Returns the hosts it marked. Called by a background thread of the binary, and by tests
-  // with a FakeClock. Thread-safe.
+  // Marks down every host not down whose last heartbeat is kMissedHeartbeats intervals or more
+  // before the clock's now; event "host.down" for each. The last heartbeat is the one received
+  // by this controller, else the later of the stored one (or the registration, when the host
+  // never sent one) and the controller's start. Then, when a heartbeat interval has passed since
+  // the previous flush, FlushHeartbeats. Returns the hosts it marked. Called by a background
+  // thread of the binary, and by tests with a FakeClock. Thread-safe; concurrent calls run one
+  // after the other.
   absl::StatusOr<std::vector<std::string>> SweepLiveness();
+
+  // Writes to the store, in one transaction and without events, the last heartbeat of every
+  // host that heartbeated since the previous flush. On an error the hosts stay pending for the
+  // next flush. Thread-safe.
+  absl::Status FlushHeartbeats();
+
+  // The last heartbeat of `host` received by this controller since it started, or nullopt.
+  [[nodiscard]] std::optional<absl::Time> LastHeartbeat(std::string_view host) const;
 
   [[nodiscard]] const InventoryOptions& options() const { return options_; }
 
@@ -51,9 +85,29 @@ class Inventory {
   api::Response GetHost(const api::Request& request);
   api::Response ListGpus(const api::Request& request);
   api::Response Heartbeat(const api::Request& request);
+  // A heartbeat the in-memory table cannot take: the first of a host since the start, or one of
+  // a host that is (being marked) down. Returns the host's state after it.
+  absl::StatusOr<store::HostState> HeartbeatFromStore(std::string_view name, absl::Time now,
+                                                      std::string_view actor);
+  // The heartbeat of a down host: state ready and "host.up", durably, under the placement lock.
+  absl::StatusOr<store::HostState> HeartbeatDurably(std::string_view name, absl::Time now,
+                                                    std::string_view actor);
+  // Claims each candidate (name, the time it is timed from without a heartbeat of this
+  // controller) that is still silent, writes it down with "host.down" and tells the placement
+  // engine; `marked` gets the hosts written down.
+  absl::Status MarkDown(const std::vector<std::pair<std::string, absl::Time>>& candidates,
+                        absl::Time now, absl::Duration grace, std::vector<std::string>& marked);
+  // `host` with its last heartbeat replaced by the live one when that is later.
+  void OverlayLastHeartbeat(store::Host& host) const;
 
   Context context_;
   InventoryOptions options_;
+  // The clock's now at construction: the start of the restart grace period.
+  absl::Time started_;
+  std::unique_ptr<HeartbeatTable> beats_;
+  std::mutex sweep_mu_;    // one sweep at a time
+  absl::Time last_flush_;  // guarded by sweep_mu_
+  std::mutex flush_mu_;    // one flush at a time
 };
 
 [[nodiscard]] nlohmann::json HostJson(const store::Host& host, const std::vector<store::Gpu>& gpus);
