@@ -203,8 +203,8 @@ int OperationWorkload::CountEvents(HttpClient& client, std::string_view kind, Fi
   int count = 0;
   int64_t after = 0;
   for (;;) {
-    Reply reply = client.Send(
-        "GET", StrCat("/api/v1/events?limit=1000&kind=", kind, "&after=", after));
+    Reply reply =
+        client.Send("GET", StrCat("/api/v1/events?limit=1000&kind=", kind, "&after=", after));
     if (reply.status != 200) {
       f.Fail(StrCat("GET /api/v1/events?kind=", kind), "200", reply.Describe());
       return 0;
@@ -308,7 +308,8 @@ void OperationWorkload::Check(const Snapshot& s, Findings& f) {
   // Every move and restart the operations did is one vm.migrated / vm.restarted event (counted
   // when none is running, so that both are read at rest).
   if ((s.final || checks_ % 10 == 0) && open_ == 0) {
-    const int events = CountEvents(client, "vm.migrated", f) + CountEvents(client, "vm.restarted", f);
+    const int events =
+        CountEvents(client, "vm.migrated", f) + CountEvents(client, "vm.restarted", f);
     const int moves = DoneMoves(client, f);
     if (moves >= 0 && moves != events) {
       f.Fail("the moves of every operation", StrCat(moves, " vm.migrated/vm.restarted events"),
