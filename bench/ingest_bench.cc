@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "api/http_server.h"
+#include "bench/fs_type.h"
 #include "bench/ingest_load.h"
 #include "bench/report.h"
 #include "common/status_macros.h"
@@ -131,25 +132,6 @@ std::string CpuModel() {
     }
   }
   return "CPU model unknown";
-}
-
-std::string FsType(const std::string& path) {
-  struct statfs s {};
-  if (::statfs(path.c_str(), &s) != 0) return "unknown";
-  switch (static_cast<unsigned long>(s.f_type)) {
-    case 0xEF53:
-      return "ext4";
-    case 0x58465342:
-      return "xfs";
-    case 0x9123683E:
-      return "btrfs";
-    case 0x01021994:
-      return "tmpfs";
-    case 0x794C7630:
-      return "overlayfs";
-    default:
-      return "other";
-  }
 }
 
 std::string Now() {

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/fs_type.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
 #include "os/clock.h"
@@ -76,28 +77,6 @@ std::optional<Args> Parse(int argc, char** argv) {
     }
   }
   return a;
-}
-
-std::string FsType(const std::string& path) {
-  struct statfs s {};
-  if (::statfs(path.c_str(), &s) != 0) return "unknown";
-  switch (static_cast<unsigned long>(s.f_type)) {
-    case 0xEF53:
-      return "ext4";
-    case 0x58465342:
-      return "xfs";
-    case 0x9123683E:
-      return "btrfs";
-    case 0x01021994:
-      return "tmpfs (fsync is free: numbers meaningless)";
-    case 0x794C7630:
-      return "overlayfs";
-    default: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "f_type 0x%lx", static_cast<unsigned long>(s.f_type));
-      return buf;
-    }
-  }
 }
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
