@@ -379,6 +379,16 @@ void AddOnlineCommands(CLI::App& app, OnlineCommands& state,
   tdel->add_option("name", tk.name, "Token name")->required()->type_name("NAME");
   tdel->footer(Footer("  gpufleet tokens delete ci\n\nThe last admin token cannot be deleted."));
   tdel->callback([&, tokens_run] { tokens_run(TokensOptions::What::kDelete); });
+  CLI::App* tenrol =
+      tokens->add_subcommand("enrol", "Issue a single-use enrolment token for a host's agent");
+  tenrol->add_option("host", tk.name, "The host the agent runs on")->required()->type_name("HOST");
+  tenrol->add_option("--expires-in", tk.expires_in_seconds, "Expire after this many seconds")
+      ->type_name("SECONDS");
+  tenrol->footer(
+      Footer("  gpufleet tokens enrol r730-1\n"
+             "  gpufleet tokens enrol r730-1 --expires-in 600 -o json\n\n"
+             "The agent exchanges it once for a credential that may only write its own host."));
+  tenrol->callback([&, tokens_run] { tokens_run(TokensOptions::What::kEnrol); });
 }
 
 }  // namespace gpufleet::cli

@@ -396,6 +396,20 @@ TEST_F(OnlineTest, TokensCreateListDelete) {
   EXPECT_THAT(viewer.err, HasSubstr("--role admin"));
 }
 
+TEST_F(OnlineTest, TokensEnrolIssuesASingleUseAgentToken) {
+  Outcome made = Admin({"tokens", "enrol", "r730-9", "--expires-in", "600"});
+  ASSERT_EQ(made.code, 0) << made.err;
+  EXPECT_THAT(made.out, HasSubstr("gfe_"));
+  EXPECT_THAT(made.out, HasSubstr("gpufleetd agent --server"));
+  Outcome json = Admin({"tokens", "enrol", "r730-9", "-o", "json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("\"host\": \"r730-9\""));
+  EXPECT_EQ(Admin({"tokens", "enrol", "r730-9", "--expires-in", "0"}).code, 2);
+  Outcome viewer = As(tc_.TokenFor("vera", "viewer"), {"tokens", "enrol", "r730-9"});
+  EXPECT_EQ(viewer.code, 2);
+  EXPECT_THAT(viewer.err, HasSubstr("--role admin"));
+}
+
 TEST_F(OnlineTest, EventsListAndFollowUntilInterrupted) {
   PutHost("r730-1", 1);
   ASSERT_EQ(Admin({"vm", "create", "web-1", "--type", "P40-8Q"}).code, 0);

@@ -39,6 +39,28 @@ absl::Status Create(Client& client, const Context& ctx, const TokensOptions& o, 
   return absl::OkStatus();
 }
 
+absl::Status Enrol(Client& client, const Context& ctx, const TokensOptions& o, std::ostream& out) {
+  json body = {{"host", o.name}};
+  if (o.expires_in_seconds) {
+    if (*o.expires_in_seconds < 1) {
+      return absl::InvalidArgumentError("--expires-in: expected a number of seconds >= 1");
+    }
+    body["expires_in_seconds"] = *o.expires_in_seconds;
+  }
+  absl::StatusOr<ApiReply> r = client.Do({.method = "POST",
+                                          .path = "/api/v1/enrolment-tokens",
+                                          .body = body,
+                                          .what = StrCat("tokens enrol ", o.name),
+                                          .needs_role = "admin"});
+  if (!r.ok()) return r.status();
+  if (WriteStructured(ctx.format, r->body, out)) return absl::OkStatus();
+  out << "Enrolment token for host " << StrOr(r->body, "host") << ", single use, expiring "
+      << StrOr(r->body, "expires_at") << ":\n\n  " << StrOr(r->body, "token") << "\n\n"
+      << "On that host run:\n  gpufleetd agent --server " << client.server() << " --host "
+      << StrOr(r->body, "host") << " --enrol-token <the token above>\n";
+  return absl::OkStatus();
+}
+
 absl::Status List(Client& client, const Context& ctx, std::ostream& out) {
   absl::StatusOr<ApiReply> r = client.Do(
       {.method = "GET", .path = "/api/v1/tokens", .what = "tokens list", .needs_role = "admin"});
@@ -75,6 +97,9 @@ absl::Status RunTokens(Context& ctx, const TokensOptions& o, std::ostream& out) 
       return Create(**client, ctx, o, out);
     case TokensOptions::What::kList:
       return List(**client, ctx, out);
+    case TokensOptions::What::kEnrol:
+      if (o.name.empty()) return absl::InvalidArgumentError("HOST: required");
+      return Enrol(**client, ctx, o, out);
     case TokensOptions::What::kDelete:
       if (o.name.empty()) return absl::InvalidArgumentError("NAME: required");
       return Delete(**client, ctx, o, out);
