@@ -23,6 +23,9 @@ Controller::Controller(store::Store& store, const os::Clock& clock, ControllerOp
   events_ = std::make_unique<Events>(context_);
   operations_ = std::make_unique<Operations>(context_);
   licenses_ = std::make_unique<Licenses>(context_);
+  agent_sync_ = std::make_unique<AgentSync>(context_);
+  telemetry_ = std::make_unique<Telemetry>(
+      context_, TelemetryOptions{.heartbeat_interval = options_.inventory.heartbeat_interval});
 }
 
 Controller::~Controller() {
@@ -31,6 +34,7 @@ Controller::~Controller() {
 
 absl::StatusOr<std::vector<std::string>> Controller::SweepLiveness() {
   GPUFLEET_ASSIGN_OR_RETURN(std::vector<std::string> down, inventory_->SweepLiveness());
+  GPUFLEET_RETURN_IF_ERROR(licenses_->SweepLeases());
   if (!options_.auto_ha_restart) return down;
   for (const std::string& host : down) {
     const bool runs_vms =
@@ -66,6 +70,7 @@ absl::StatusOr<std::unique_ptr<Controller>> Controller::Create(store::Store& sto
   GPUFLEET_RETURN_IF_ERROR(c->RegisterMetrics());
   GPUFLEET_RETURN_IF_ERROR(c->operations_->RegisterMetrics(c->metrics_));
   GPUFLEET_RETURN_IF_ERROR(c->licenses_->RegisterMetrics(c->metrics_));
+  GPUFLEET_RETURN_IF_ERROR(c->telemetry_->RegisterMetrics(c->metrics_));
   GPUFLEET_RETURN_IF_ERROR(c->operations_->Start());
   return c;
 }
@@ -78,6 +83,8 @@ absl::StatusOr<api::Router> Controller::BuildRouter() {
   GPUFLEET_RETURN_IF_ERROR(events_->AddRoutes(router));
   GPUFLEET_RETURN_IF_ERROR(operations_->AddRoutes(router));
   GPUFLEET_RETURN_IF_ERROR(licenses_->AddRoutes(router));
+  GPUFLEET_RETURN_IF_ERROR(agent_sync_->AddRoutes(router));
+  GPUFLEET_RETURN_IF_ERROR(telemetry_->AddRoutes(router));
   return router;
 }
 

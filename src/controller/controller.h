@@ -11,6 +11,7 @@
 #include "api/http_server.h"
 #include "api/metrics.h"
 #include "api/router.h"
+#include "controller/agent_sync.h"
 #include "controller/auth.h"
 #include "controller/context.h"
 #include "controller/events.h"
@@ -18,6 +19,7 @@
 #include "controller/licenses.h"
 #include "controller/operations.h"
 #include "controller/placement.h"
+#include "controller/telemetry.h"
 #include "controller/vms.h"
 #include "core/catalog.h"
 #include "os/clock.h"
@@ -37,7 +39,8 @@ struct ControllerOptions {
 };
 
 // The services of `gpufleetd controller`, wired together: auth, inventory and liveness, VMs and
-// plans, events, metrics and readiness. It chooses no implementation: the binary (or a test)
+// plans, events, licenses, agent sync (desired and observed instances), telemetry, metrics and
+// readiness. It chooses no implementation: the binary (or a test)
 // passes the store and the clock, and serves the router with the deps it hands out.
 //
 // Lifetime: `store` and `clock` are not owned and must outlive the controller; the HTTP server
@@ -78,6 +81,7 @@ class Controller {
   [[nodiscard]] Operations& operations() { return *operations_; }
   [[nodiscard]] TokenAuth& auth() { return *auth_; }
   [[nodiscard]] api::MetricsRegistry& metrics() { return metrics_; }
+  [[nodiscard]] Telemetry& telemetry() { return *telemetry_; }
 
  private:
   Controller(store::Store& store, const os::Clock& clock, ControllerOptions options);
@@ -96,6 +100,8 @@ class Controller {
   std::unique_ptr<Events> events_;
   std::unique_ptr<Operations> operations_;
   std::unique_ptr<Licenses> licenses_;
+  std::unique_ptr<AgentSync> agent_sync_;
+  std::unique_ptr<Telemetry> telemetry_;
   std::optional<std::string> initial_admin_token_;
 };
 

@@ -304,11 +304,16 @@ api::Response Licenses::PutLease(const api::Request& request) {
                  "PUT /api/v1/licenses/pools/{pool})"));
     }
     const std::string before = LeaseState(seat->expires_at, now);
+    // The loss was told already when the last report said so too (a lease reported as ending
+    // at its report time), or when the sweep announced this lease's expiry (license.expired).
+    const bool told =
+        seat->expires_at.has_value() && (*seat->expires_at <= seat->updated_at + absl::Seconds(1) ||
+                                         ExpiryAnnounced(vm, *seat->expires_at));
     seat->expires_at = now + absl::Seconds(seconds);
     GPUFLEET_RETURN_IF_ERROR(tx.UpdateLicenseSeat(*seat));
     saved = *seat;
     const std::string after = LeaseState(saved.expires_at, now);
-    const bool lost = after == "expired" && before != "expired";
+    const bool lost = after == "expired" && !told;
     const bool gained = after != "expired" && (before == "expired" || before == "unknown");
     if (!lost && !gained) return absl::OkStatus();
     return AppendEvent(tx, lost ? "license.lost" : "license.acquired", StrCat("vm/", vm), actor,
@@ -323,6 +328,72 @@ api::Response Licenses::PutLease(const api::Request& request) {
                               {"vm", saved.vm},
                               {"expires_at", TimeOrNull(saved.expires_at)},
                               {"lease", LeaseState(saved.expires_at, now)}});
+}
+
+bool Licenses::ExpiryAnnounced(const std::string& vm, absl::Time expires) {
+  std::lock_guard<std::mutex> lock(sweep_mu_);
+  auto it = warned_expired_.find(vm);
+  return it != warned_expired_.end() && it->second == expires;
+}
+
+absl::Status Licenses::SweepLeases(absl::Duration every) {
+  std::lock_guard<std::mutex> lock(sweep_mu_);
+  const absl::Time now = context_.clock->Now();
+  if (now - last_sweep_ < every) return absl::OkStatus();
+  last_sweep_ = now;
+  std::vector<store::LicenseSeat> seats;
+  std::map<std::string, std::string> edition_of;
+  GPUFLEET_RETURN_IF_ERROR(context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
+    GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::LicensePool> pools, tx.ListLicensePools());
+    for (const store::LicensePool& p : pools) edition_of[p.name] = p.edition;
+    GPUFLEET_ASSIGN_OR_RETURN(seats, tx.ListLicenseSeats());
+    return absl::OkStatus();
+  }));
+  struct Warning {
+    std::string kind;
+    std::string vm;
+    std::string message;
+    nlohmann::json data;
+  };
+  std::vector<Warning> warnings;
+  std::set<std::string> present;
+  for (const store::LicenseSeat& seat : seats) {
+    present.insert(seat.vm);
+    if (!seat.expires_at.has_value()) continue;
+    const absl::Time expires = *seat.expires_at;
+    const std::string state = LeaseState(expires, now);
+    const std::string& edition = edition_of[seat.pool];
+    nlohmann::json data = {{"edition", edition}, {"expires_at", TimeText(expires)}};
+    if (state == "expiring" && warned_expiring_[seat.vm] != expires) {
+      warned_expiring_[seat.vm] = expires;
+      warnings.push_back(
+          {"license.expiring", seat.vm,
+           StrCat("the ", edition, " lease of vm ", seat.vm, " ends in ",
+                  absl::ToInt64Minutes(expires - now),
+                  " min and is not being renewed: check the guest's license client and the "
+                  "license server; unlicensed, it will run at 3 fps with CUDA disabled"),
+           data});
+    } else if (state == "expired" && warned_expired_[seat.vm] != expires &&
+               expires > seat.updated_at + absl::Seconds(1)) {
+      // (A lease reported as already gone has had its license.lost event.)
+      warned_expired_[seat.vm] = expires;
+      warnings.push_back(
+          {"license.expired", seat.vm,
+           StrCat("the ", edition, " lease of vm ", seat.vm, " ran out at ", TimeText(expires),
+                  " with no renewal reported: the guest runs unlicensed (3 fps, "
+                  "CUDA disabled)"),
+           data});
+    }
+  }
+  std::erase_if(warned_expiring_, [&](const auto& kv) { return !present.contains(kv.first); });
+  std::erase_if(warned_expired_, [&](const auto& kv) { return !present.contains(kv.first); });
+  if (warnings.empty()) return absl::OkStatus();
+  return context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+    for (const Warning& w : warnings) {
+      GPUFLEET_RETURN_IF_ERROR(AppendEvent(tx, w.kind, StrCat("vm/", w.vm), "", w.message, w.data));
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::Status Licenses::RegisterMetrics(api::MetricsRegistry& metrics) {

@@ -2,6 +2,7 @@
 #define GPUFLEET_CONTROLLER_LICENSES_H_
 
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "absl/status/status.h"
@@ -41,14 +42,26 @@ class Licenses {
   // gpufleet_license_lease_expiry_seconds{vm,edition} (negative once expired).
   absl::Status RegisterMetrics(api::MetricsRegistry& metrics);
 
+  // The controller's own warnings, from its clock (run by the liveness sweep; at most once per
+  // `every`): `license.expiring` once when a reported lease has less than an hour left (license
+  // clients renew long before that, so this one is not being renewed), `license.expired` once
+  // when it has run out with no new report. Each is raised once per reported expiry time.
+  absl::Status SweepLeases(absl::Duration every = absl::Seconds(10));
+
  private:
   api::Response Get(const api::Request& request);
   api::Response PutPool(const api::Request& request);
   api::Response DeletePool(const api::Request& request);
   api::Response PutLease(const api::Request& request);
   void CollectMetrics();
+  bool ExpiryAnnounced(const std::string& vm, absl::Time expires);
 
   Context context_;
+  std::mutex sweep_mu_;
+  absl::Time last_sweep_ = absl::InfinitePast();
+  // vm -> the expiry time already announced as expiring / expired.
+  std::map<std::string, absl::Time> warned_expiring_;
+  std::map<std::string, absl::Time> warned_expired_;
   api::GaugeFamily* seats_ = nullptr;
   api::GaugeFamily* expiry_ = nullptr;
 };

@@ -145,5 +145,47 @@ TEST_F(LicensesTest, AgentsReportLeasesOfTheirOwnVms) {
       1u);
 }
 
+TEST_F(LicensesTest, TheControllerWarnsBeforeAndAfterAnUnrenewedLeaseEnds) {
+  ASSERT_EQ(PutPool("vws", {{"edition", "vWS"}, {"seats", 4}})->status, 201);
+  auto vm = CreateVm("web-1", "P40-8Q");
+  ASSERT_EQ(vm->status, 201);
+  const std::string host = JsonOf(vm)["vgpus"][0]["host"];
+  const std::string agent = tc_.AgentFor(host);
+  auto report = [&](int seconds) {
+    return tc_.Client()
+        .Put(StrCat("/api/v1/hosts/", host, "/leases/web-1"), Bearer(agent),
+             nlohmann::json({{"expires_in_seconds", seconds}}).dump(), "application/json")
+        ->status;
+  };
+  auto count = [&](std::string_view kind) {
+    return JsonOf(tc_.Client().Get(StrCat("/api/v1/events?kind=", kind), Bearer(op_)))["items"]
+        .size();
+  };
+  auto sweep = [&](absl::Duration step) {
+    clock_.Advance(step);
+    ASSERT_TRUE(tc_.controller().SweepLiveness().ok());
+  };
+  ASSERT_EQ(report(2 * 3600), 200);
+  sweep(absl::Minutes(30));  // 90 min left: nothing to say
+  EXPECT_EQ(count("license.expiring"), 0u);
+  sweep(absl::Minutes(40));  // 50 min left and not renewed
+  EXPECT_EQ(count("license.expiring"), 1u);
+  sweep(absl::Minutes(20));  // still expiring: said once
+  EXPECT_EQ(count("license.expiring"), 1u);
+  EXPECT_EQ(count("license.expired"), 0u);
+  sweep(absl::Minutes(31));  // ran out with no report
+  EXPECT_EQ(count("license.expired"), 1u);
+  sweep(absl::Minutes(5));
+  EXPECT_EQ(count("license.expired"), 1u);
+  auto expired = JsonOf(tc_.Client().Get("/api/v1/events?kind=license.expired", Bearer(op_)));
+  EXPECT_THAT(expired["items"][0]["message"].get<std::string>(), HasSubstr("CUDA disabled"));
+  // A renewal, then a report of no lease at all: license.lost from the report, no second event.
+  ASSERT_EQ(report(86400), 200);
+  ASSERT_EQ(report(0), 200);
+  sweep(absl::Minutes(5));
+  EXPECT_EQ(count("license.expired"), 1u);
+  EXPECT_EQ(count("license.lost"), 1u);
+}
+
 }  // namespace
 }  // namespace gpufleet::controller

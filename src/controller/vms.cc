@@ -26,6 +26,18 @@ nlohmann::json InstanceJson(const store::DesiredInstance& d) {
           {"placement", d.placement}};
 }
 
+// VmJson(vm, instances) with each vGPU's "observed": whether the agent of its host reports it.
+absl::StatusOr<nlohmann::json> VmJsonObserved(
+    store::ReadTx& tx, const store::Vm& vm, const std::vector<store::DesiredInstance>& instances) {
+  nlohmann::json out = VmJson(vm, instances);
+  for (std::size_t i = 0; i < instances.size(); ++i) {
+    absl::StatusOr<store::ObservedInstance> o = tx.GetObservedInstance(instances[i].uuid);
+    if (!o.ok() && !absl::IsNotFound(o.status())) return o.status();
+    out["vgpus"][i]["observed"] = o.ok() && o->host == instances[i].host;
+  }
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json VmJson(const store::Vm& vm, const std::vector<store::DesiredInstance>& instances) {
@@ -101,6 +113,7 @@ api::Response Vms::Create(const api::Request& request) {
   const std::string actor = ActorOf(request);
   store::Vm vm;
   std::vector<store::DesiredInstance> instances;
+  nlohmann::json out;
   absl::Status s = context_.placement->Locked([&](FleetState& state) -> absl::Status {
     if (state.vms.contains(spec->name)) {
       return WithField(
@@ -147,6 +160,7 @@ api::Response Vms::Create(const api::Request& request) {
       GPUFLEET_RETURN_IF_ERROR(AssignSeat(tx, spec->name,
                                           EditionOf(*context_.catalog, spec->license, a.types[0]),
                                           context_.clock->Now(), &pool));
+      GPUFLEET_ASSIGN_OR_RETURN(out, VmJsonObserved(tx, vm, instances));
       return AppendEvent(
           tx, "vm.placed", StrCat("vm/", spec->name), actor,
           StrCat("vm ", spec->name, " placed on ", host.name, ": ", decision.explanation),
@@ -161,7 +175,7 @@ api::Response Vms::Create(const api::Request& request) {
     return absl::OkStatus();
   });
   if (!s.ok()) return api::Response::Error(s);
-  return api::Response::Json(VmJson(vm, instances), 201)
+  return api::Response::Json(out, 201)
       .SetHeader("Location", StrCat("/api/v1/vms/", vm.name))
       .SetETag(vm.version);
 }
@@ -190,7 +204,8 @@ api::Response Vms::List(const api::Request& request) {
       }
       GPUFLEET_ASSIGN_OR_RETURN(auto instances,
                                 tx.ListDesiredInstances({.host = "", .gpu = "", .vm = vm.name}));
-      items.push_back(VmJson(vm, instances));
+      GPUFLEET_ASSIGN_OR_RETURN(nlohmann::json item, VmJsonObserved(tx, vm, instances));
+      items.push_back(std::move(item));
     }
     return absl::OkStatus();
   });
@@ -203,15 +218,16 @@ api::Response Vms::List(const api::Request& request) {
 api::Response Vms::Get(const api::Request& request) {
   const std::string name(request.PathParam("vm"));
   store::Vm vm;
-  std::vector<store::DesiredInstance> instances;
+  nlohmann::json out;
   absl::Status s = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
     GPUFLEET_ASSIGN_OR_RETURN(vm, tx.GetVm(name));
-    GPUFLEET_ASSIGN_OR_RETURN(instances,
+    GPUFLEET_ASSIGN_OR_RETURN(auto instances,
                               tx.ListDesiredInstances({.host = "", .gpu = "", .vm = name}));
+    GPUFLEET_ASSIGN_OR_RETURN(out, VmJsonObserved(tx, vm, instances));
     return absl::OkStatus();
   });
   if (!s.ok()) return api::Response::Error(s);
-  return api::Response::Json(VmJson(vm, instances)).SetETag(vm.version);
+  return api::Response::Json(out).SetETag(vm.version);
 }
 
 api::Response Vms::Delete(const api::Request& request) {

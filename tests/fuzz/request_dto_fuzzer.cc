@@ -1,5 +1,7 @@
 // Fuzzes the controller's request DTO decoders: the body of POST /api/v1/operations
-// (DecodeOperationRequest) and of POST /api/v1/vms (DecodeVmSpec, then ToPlannerVm), fed the
+// (DecodeOperationRequest), of POST /api/v1/vms (DecodeVmSpec, then ToPlannerVm), of PUT
+// /api/v1/hosts/{host}/instances (DecodeInstancesReport) and of POST
+// /api/v1/hosts/{host}/telemetry (DecodeTelemetryReport), fed the
 // fuzz input as a JSON body through the API's own depth-limited parser. Beyond "no crash, no
 // sanitizer report": every rejection is InvalidArgument with a message and names its field; an
 // accepted request round-trips (its canonical JSON decodes to the same request), and an
@@ -12,7 +14,9 @@
 #include "api/json_body.h"
 #include "common/status_field.h"
 #include "common/strings.h"
+#include "controller/agent_sync.h"
 #include "controller/operation_request.h"
+#include "controller/telemetry.h"
 #include "controller/vm_spec.h"
 #include "core/catalog.h"
 #include "fuzz_check.h"
@@ -50,6 +54,25 @@ void FuzzVmSpec(const nlohmann::json& body, std::string_view input) {
   (void)ToPlannerVm(*spec, catalog);
 }
 
+// An accepted report's canonical form decodes to the same report.
+template <typename Decode>
+void FuzzReport(const nlohmann::json& body, std::string_view what, std::string_view input,
+                Decode decode) {
+  auto report = decode(body);
+  if (!report.ok()) return CheckRejection(report.status(), what, input);
+  nlohmann::json canonical = report->ToJson();
+  auto again = decode(canonical);
+  Check(again.ok(), StrCat(what, ": the canonical form decodes"), input);
+  Check(again->ToJson() == canonical, StrCat(what, ": the canonical form is a fixed point"), input);
+}
+
+void FuzzAgentReports(const nlohmann::json& body, std::string_view input) {
+  FuzzReport(body, "instances report", input, [](const nlohmann::json& j) {
+    return DecodeInstancesReport(j, core::Catalog::Embedded());
+  });
+  FuzzReport(body, "telemetry report", input, DecodeTelemetryReport);
+}
+
 }  // namespace
 }  // namespace gpufleet::controller
 
@@ -60,5 +83,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!body.ok()) return 0;
   gpufleet::controller::FuzzOperation(*body, input);
   gpufleet::controller::FuzzVmSpec(*body, input);
+  gpufleet::controller::FuzzAgentReports(*body, input);
   return 0;
 }

@@ -1,0 +1,387 @@
+#include "controller/agent_sync.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string_view>
+#include <utility>
+
+#include "common/json.h"
+#include "common/pci_address.h"
+#include "common/status_field.h"
+#include "common/status_macros.h"
+#include "common/strings.h"
+#include "controller/secrets.h"
+
+namespace gpufleet::controller {
+namespace {
+
+constexpr int kMaxPlacement = 1023;
+constexpr std::size_t kMaxGpuIdLength = 64;
+constexpr std::size_t kMaxVmNameLength = 253;
+
+absl::Status Invalid(std::string_view field, std::string_view why) {
+  return WithField(absl::InvalidArgumentError(StrCat(field, ": ", why)), field);
+}
+
+absl::StatusOr<ReportedInstance> DecodeInstance(const nlohmann::json& j, const std::string& path,
+                                                const core::Catalog& catalog) {
+  if (!j.is_object()) return Invalid(path, "expected an object");
+  JsonReader r(j, path);
+  ReportedInstance out;
+  const std::string uuid = r.String("uuid");
+  out.gpu = r.String("gpu");
+  const std::string type = r.String("type");
+  out.placement = r.OptInt("placement", -1, kMaxPlacement).value_or(-1);
+  out.vm = r.OptString("vm").value_or("");
+  out.active = r.OptBool("active").value_or(false);
+  GPUFLEET_RETURN_IF_ERROR(r.Finish());
+  absl::StatusOr<Uuid> parsed = Uuid::Parse(uuid);
+  if (!parsed.ok()) {
+    return Invalid(r.PathOf("uuid"), StrCat("not a UUID (", QuoteForMessage(uuid, 40), ")"));
+  }
+  out.uuid = *parsed;
+  if (out.gpu.empty() || out.gpu.size() > kMaxGpuIdLength) {
+    return Invalid(r.PathOf("gpu"), "must be 1 to 64 characters");
+  }
+  if (absl::StatusOr<PciAddress> pci = PciAddress::Parse(out.gpu); pci.ok()) {
+    out.gpu = pci->ToString();
+  }
+  absl::StatusOr<const core::VgpuType*> t = catalog.ResolveType(type);
+  if (!t.ok()) return Invalid(r.PathOf("type"), ToStd(t.status().message()));
+  out.type = (*t)->name;
+  // The hypervisor's name of the VM, which need not be a gpufleet name: informational, bounded.
+  if (out.vm.size() > kMaxVmNameLength || std::any_of(out.vm.begin(), out.vm.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      })) {
+    return Invalid(r.PathOf("vm"), "must be at most 253 characters, without control characters");
+  }
+  return out;
+}
+
+// What a report changes, planned from one snapshot of the store.
+struct PlannedEvent {
+  std::string kind;
+  std::string object;
+  std::string message;
+  nlohmann::json data;
+};
+
+struct SyncPlan {
+  std::vector<store::ObservedInstance> create;
+  std::vector<store::ObservedInstance> update;
+  std::vector<store::ObservedInstance> remove;
+  std::vector<store::Vm> vms;  // with their new phase
+  std::vector<PlannedEvent> events;
+  int observed = 0;  // reported instances desired on this host
+  std::vector<std::string> missing;
+  std::vector<std::string> foreign;
+
+  [[nodiscard]] bool changes() const {
+    return !create.empty() || !update.empty() || !remove.empty() || !vms.empty();
+  }
+};
+
+bool SameObservation(const store::ObservedInstance& a, const store::ObservedInstance& b) {
+  return a.host == b.host && a.gpu == b.gpu && a.type == b.type && a.vm == b.vm &&
+         a.active == b.active;
+}
+
+std::string Describe(const store::ObservedInstance& o) {
+  return StrCat(o.type, " ", o.uuid.ToString(), " on ", o.host, " gpu ", o.gpu);
+}
+
+nlohmann::json EventData(const store::ObservedInstance& o, const store::DesiredInstance* d) {
+  nlohmann::json j = {
+      {"uuid", o.uuid.ToString()}, {"host", o.host}, {"gpu", o.gpu}, {"type", o.type}, {"vm", o.vm},
+      {"active", o.active}};
+  if (d != nullptr) {
+    j["vm"] = d->vm;
+    j["index"] = d->index;
+  }
+  return j;
+}
+
+PlannedEvent DesiredEvent(std::string_view kind, std::string_view verb,
+                          const store::ObservedInstance& o, const store::DesiredInstance& d) {
+  return {std::string(kind), StrCat("vm/", d.vm),
+          StrCat("vGPU ", d.index, " of vm ", d.vm, " (", Describe(o), ") ", verb),
+          EventData(o, &d)};
+}
+
+// The phase a VM goes to when `all_observed` says whether each of its desired instances is
+// observed where it is desired; only "placed" and "running" move.
+std::string NextPhase(const std::string& phase, bool all_observed) {
+  if (phase == "placed" && all_observed) return "running";
+  if (phase == "running" && !all_observed) return "placed";
+  return phase;
+}
+
+absl::StatusOr<SyncPlan> PlanSync(store::ReadTx& tx, const std::string& host,
+                                  const InstancesReport& report, const core::Catalog& catalog,
+                                  absl::Time now) {
+  GPUFLEET_RETURN_IF_ERROR(tx.GetHost(host).status());
+  GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::Gpu> gpus, tx.ListGpus(host));
+  std::map<std::string, std::string, std::less<>> board_of;
+  for (const store::Gpu& g : gpus) board_of[g.id] = g.board;
+  for (std::size_t i = 0; i < report.instances.size(); ++i) {
+    const ReportedInstance& r = report.instances[i];
+    auto g = board_of.find(r.gpu);
+    if (g == board_of.end()) {
+      return Invalid(StrCat("instances[", i, "].gpu"),
+                     StrCat("host ", host, " has no GPU ", QuoteForMessage(r.gpu)));
+    }
+    const core::VgpuType* t = catalog.FindTypeByName(r.type);
+    if (t != nullptr && t->board_prefix != g->second) {
+      return Invalid(StrCat("instances[", i, "].type"),
+                     StrCat(r.type, " is not a type of board ", g->second, " (gpu ", r.gpu, ")"));
+    }
+  }
+  GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::DesiredInstance> desired,
+                            tx.ListDesiredInstances({.host = host, .gpu = "", .vm = ""}));
+  std::map<Uuid, const store::DesiredInstance*> desired_by_uuid;
+  for (const store::DesiredInstance& d : desired) desired_by_uuid[d.uuid] = &d;
+  GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::ObservedInstance> before,
+                            tx.ListObservedInstances(host));
+  std::map<Uuid, const store::ObservedInstance*> before_by_uuid;
+  for (const store::ObservedInstance& o : before) before_by_uuid[o.uuid] = &o;
+
+  SyncPlan plan;
+  std::set<Uuid> reported;
+  // VMs desired elsewhere whose instance this report takes over: no longer where desired.
+  std::set<std::string> displaced;
+  for (const ReportedInstance& r : report.instances) {
+    reported.insert(r.uuid);
+    store::ObservedInstance row{.uuid = r.uuid,
+                                .host = host,
+                                .gpu = r.gpu,
+                                .type = r.type,
+                                .vm = r.vm,
+                                .active = r.active,
+                                .observed_at = now};
+    auto prev = before_by_uuid.find(r.uuid);
+    const bool first_seen = prev == before_by_uuid.end();
+    if (!first_seen) {
+      row.version = prev->second->version;
+      if (!SameObservation(row, *prev->second)) plan.update.push_back(row);
+    } else if (absl::StatusOr<store::ObservedInstance> elsewhere = tx.GetObservedInstance(r.uuid);
+               elsewhere.ok()) {
+      row.version = elsewhere->version;
+      plan.update.push_back(row);
+      absl::StatusOr<store::DesiredInstance> d = tx.GetDesiredInstance(r.uuid);
+      if (d.ok() && d->host != host) displaced.insert(d->vm);
+      if (!d.ok() && !absl::IsNotFound(d.status())) return d.status();
+    } else if (absl::IsNotFound(elsewhere.status())) {
+      plan.create.push_back(row);
+    } else {
+      return elsewhere.status();
+    }
+    auto d = desired_by_uuid.find(r.uuid);
+    if (d != desired_by_uuid.end()) {
+      ++plan.observed;
+      if (first_seen) {
+        plan.events.push_back(DesiredEvent("instance.observed", "observed", row, *d->second));
+      }
+    } else {
+      plan.foreign.push_back(r.uuid.ToString());
+      if (first_seen) {
+        plan.events.push_back(
+            {"instance.foreign", StrCat("host/", host),
+             StrCat("vGPU instance ", Describe(row), " is not desired on this host (foreign)"),
+             EventData(row, nullptr)});
+      }
+    }
+  }
+  for (const store::ObservedInstance& o : before) {
+    if (reported.contains(o.uuid)) continue;
+    plan.remove.push_back(o);
+    auto d = desired_by_uuid.find(o.uuid);
+    if (d != desired_by_uuid.end()) {
+      plan.events.push_back(DesiredEvent("instance.lost", "is gone", o, *d->second));
+    }
+  }
+
+  // The planner puts every vGPU of a VM on one host, so the VM's instances on this host are all
+  // of them.
+  std::map<std::string, bool> all_observed;  // vm -> each of its desired instances reported
+  for (const store::DesiredInstance& d : desired) {
+    auto [it, added] = all_observed.try_emplace(d.vm, true);
+    if (!reported.contains(d.uuid)) {
+      it->second = false;
+      plan.missing.push_back(d.uuid.ToString());
+    }
+  }
+  for (const std::string& vm : displaced) all_observed[vm] = false;
+  for (const auto& [name, observed] : all_observed) {
+    absl::StatusOr<store::Vm> vm = tx.GetVm(name);
+    if (absl::IsNotFound(vm.status())) continue;
+    GPUFLEET_RETURN_IF_ERROR(vm.status());
+    const std::string phase = NextPhase(vm->phase, observed);
+    if (phase == vm->phase) continue;
+    vm->phase = phase;
+    plan.vms.push_back(*std::move(vm));
+  }
+  std::sort(plan.missing.begin(), plan.missing.end());
+  std::sort(plan.foreign.begin(), plan.foreign.end());
+  return plan;
+}
+
+absl::Status ApplySync(store::WriteTx& tx, SyncPlan& plan, const std::string& host,
+                       std::string_view actor) {
+  for (const store::ObservedInstance& o : plan.remove) {
+    GPUFLEET_RETURN_IF_ERROR(tx.DeleteObservedInstance(o.uuid, o.version));
+  }
+  for (store::ObservedInstance& o : plan.update) {
+    GPUFLEET_RETURN_IF_ERROR(tx.UpdateObservedInstance(o));
+  }
+  for (store::ObservedInstance& o : plan.create) {
+    GPUFLEET_RETURN_IF_ERROR(tx.CreateObservedInstance(o));
+  }
+  for (store::Vm& vm : plan.vms) GPUFLEET_RETURN_IF_ERROR(tx.UpdateVm(vm));
+  std::map<std::string, int> per_kind;
+  for (const PlannedEvent& e : plan.events) {
+    if (++per_kind[e.kind] > AgentSync::kMaxEventsPerKind) continue;
+    GPUFLEET_RETURN_IF_ERROR(AppendEvent(tx, e.kind, e.object, actor, e.message, e.data));
+  }
+  for (const auto& [kind, n] : per_kind) {
+    if (n <= AgentSync::kMaxEventsPerKind) continue;
+    const int rest = n - AgentSync::kMaxEventsPerKind;
+    GPUFLEET_RETURN_IF_ERROR(AppendEvent(tx, kind, StrCat("host/", host), actor,
+                                         StrCat("and ", rest, " more ", kind, " on ", host),
+                                         nlohmann::json{{"more", rest}}));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+nlohmann::json InstancesReport::ToJson() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const ReportedInstance& i : instances) {
+    list.push_back({{"uuid", i.uuid.ToString()},
+                    {"gpu", i.gpu},
+                    {"type", i.type},
+                    {"placement", i.placement},
+                    {"vm", i.vm},
+                    {"active", i.active}});
+  }
+  return {{"instances", list}};
+}
+
+absl::StatusOr<InstancesReport> DecodeInstancesReport(const nlohmann::json& body,
+                                                      const core::Catalog& catalog) {
+  if (!body.is_object()) return Invalid("body", "expected a JSON object");
+  JsonReader r(body, "");
+  const nlohmann::json* list = r.Array("instances");
+  GPUFLEET_RETURN_IF_ERROR(r.Finish());
+  if (list->size() > kMaxReportedInstances) {
+    return Invalid("instances", StrCat("more than ", kMaxReportedInstances, " instances"));
+  }
+  InstancesReport report;
+  std::set<Uuid> seen;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const std::string path = StrCat("instances[", i, "]");
+    GPUFLEET_ASSIGN_OR_RETURN(ReportedInstance instance, DecodeInstance((*list)[i], path, catalog));
+    if (!seen.insert(instance.uuid).second) {
+      return Invalid(StrCat(path, ".uuid"),
+                     StrCat("instance ", instance.uuid.ToString(), " is listed twice"));
+    }
+    report.instances.push_back(std::move(instance));
+  }
+  return report;
+}
+
+DesiredState MakeDesiredState(const std::string& host,
+                              std::vector<store::DesiredInstance> instances) {
+  std::sort(instances.begin(), instances.end(),
+            [](const store::DesiredInstance& a, const store::DesiredInstance& b) {
+              return a.uuid < b.uuid;
+            });
+  DesiredState out{.host = host, .generation = "", .instances = nlohmann::json::array()};
+  for (const store::DesiredInstance& d : instances) {
+    out.instances.push_back({{"uuid", d.uuid.ToString()},
+                             {"vm", d.vm},
+                             {"index", d.index},
+                             {"gpu", d.gpu},
+                             {"type", d.type},
+                             {"placement", d.placement}});
+  }
+  const nlohmann::json canonical = {{"host", host}, {"instances", out.instances}};
+  out.generation = Sha256Hex(canonical.dump()).substr(0, 32);
+  return out;
+}
+
+bool IfNoneMatchHits(const api::Request& request, std::string_view etag) {
+  std::optional<std::string_view> header = request.Header("If-None-Match");
+  if (!header.has_value()) return false;
+  for (std::string_view tag : StrSplit(*header, ',')) {
+    tag = StripAsciiWhitespace(tag);
+    if (tag == "*") return true;
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == etag) return true;
+  }
+  return false;
+}
+
+absl::Status AgentSync::AddRoutes(api::Router& router) {
+  using api::Access;
+  using api::Role;
+  GPUFLEET_RETURN_IF_ERROR(router.Add("GET", "/api/v1/hosts/{host}/desired",
+                                      Access::AgentOwnHost("host").Or(Role::kViewer),
+                                      [this](const api::Request& r) { return GetDesired(r); }));
+  return router.Add("PUT", "/api/v1/hosts/{host}/instances",
+                    Access::AgentOwnHost("host").Or(Role::kAdmin),
+                    [this](const api::Request& r) { return PutInstances(r); });
+}
+
+api::Response AgentSync::GetDesired(const api::Request& request) {
+  const std::string host(request.PathParam("host"));
+  std::vector<store::DesiredInstance> instances;
+  absl::Status s = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
+    GPUFLEET_RETURN_IF_ERROR(tx.GetHost(host).status());
+    GPUFLEET_ASSIGN_OR_RETURN(instances,
+                              tx.ListDesiredInstances({.host = host, .gpu = "", .vm = ""}));
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return api::Response::Error(s);
+  DesiredState desired = MakeDesiredState(host, std::move(instances));
+  std::string etag = StrCat("\"", desired.generation, "\"");
+  if (IfNoneMatchHits(request, etag)) {
+    api::Response not_modified;
+    not_modified.status = 304;
+    return not_modified.SetHeader("ETag", std::move(etag));
+  }
+  return api::Response::Json(
+             {{"host", host}, {"generation", desired.generation}, {"instances", desired.instances}})
+      .SetHeader("ETag", std::move(etag));
+}
+
+api::Response AgentSync::PutInstances(const api::Request& request) {
+  const std::string host(request.PathParam("host"));
+  absl::StatusOr<nlohmann::json> body = JsonObjectBody(request);
+  if (!body.ok()) return api::Response::Error(body.status());
+  absl::StatusOr<InstancesReport> report = DecodeInstancesReport(*body, *context_.catalog);
+  if (!report.ok()) return api::Response::Error(report.status());
+  const std::string actor = ActorOf(request);
+  const absl::Time now = context_.clock->Now();
+  SyncPlan plan;
+  // Most reports change nothing: plan from a snapshot, and write only when there is a change
+  // (planned again inside the write, which sees the latest rows).
+  absl::Status s = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
+    GPUFLEET_ASSIGN_OR_RETURN(plan, PlanSync(tx, host, *report, *context_.catalog, now));
+    return absl::OkStatus();
+  });
+  if (s.ok() && plan.changes()) {
+    s = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+      GPUFLEET_ASSIGN_OR_RETURN(plan, PlanSync(tx, host, *report, *context_.catalog, now));
+      return ApplySync(tx, plan, host, actor);
+    });
+  }
+  if (!s.ok()) return api::Response::Error(s);
+  return api::Response::Json({{"host", host},
+                              {"observed", plan.observed},
+                              {"missing", plan.missing},
+                              {"foreign", plan.foreign}});
+}
+
+}  // namespace gpufleet::controller

@@ -1,0 +1,101 @@
+#ifndef GPUFLEET_CONTROLLER_AGENT_SYNC_H_
+#define GPUFLEET_CONTROLLER_AGENT_SYNC_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "api/router.h"
+#include "common/uuid.h"
+#include "controller/context.h"
+#include "core/catalog.h"
+#include "nlohmann/json.hpp"
+#include "store/entities.h"
+
+namespace gpufleet::controller {
+
+// The most instances one PUT /api/v1/hosts/{host}/instances may report.
+inline constexpr std::size_t kMaxReportedInstances = 4096;
+
+// One vGPU instance as the agent found it on its host.
+struct ReportedInstance {
+  Uuid uuid;
+  std::string gpu;   // as reported; a PCI address comes back canonical ("0000:3b:00.0")
+  std::string type;  // the catalog's canonical name ("P40-8Q")
+  int placement = -1;
+  std::string vm;  // the hypervisor's name for it; "" when the agent cannot tell
+  bool active = false;
+};
+
+// The body of PUT /api/v1/hosts/{host}/instances:
+//   {"instances": [{"uuid": UUID, "gpu": PCI, "type": TYPE, "placement"?: -1..1023,
+//                   "vm"?: NAME, "active"?: BOOL}, ...]}     at most kMaxReportedInstances
+struct InstancesReport {
+  std::vector<ReportedInstance> instances;
+
+  // The canonical JSON form: every field present, types canonical.
+  [[nodiscard]] nlohmann::json ToJson() const;
+};
+
+// Decodes and checks the shape of a report (UUIDs, no duplicate UUID, a type the catalog
+// resolves in any spelling, ranges). Whether each GPU exists on the host, and the type is one of
+// its board, is the caller's question. Errors are InvalidArgument naming the field
+// ("instances[3].uuid: not a UUID ...").
+absl::StatusOr<InstancesReport> DecodeInstancesReport(const nlohmann::json& body,
+                                                      const core::Catalog& catalog);
+
+// The desired vGPU instances of one host, as its agent converges to them. `generation` is the
+// first 16 bytes of the SHA-256 of the canonical JSON of the host and the list (32 lower-case
+// hex digits): the same list gives the same generation on every controller and after restarts.
+struct DesiredState {
+  std::string host;
+  std::string generation;
+  nlohmann::json instances;  // [{uuid, vm, index, gpu, type, placement}], sorted by uuid
+};
+
+// `instances` may be in any order.
+[[nodiscard]] DesiredState MakeDesiredState(const std::string& host,
+                                            std::vector<store::DesiredInstance> instances);
+
+// The agent-facing half of reconciliation: desired state down, observed state up. Thread-safe.
+//
+// Routes:
+//   GET /api/v1/hosts/{host}/desired     the agent of {host}, or viewer: {host, generation,
+//                                        instances}; ETag "<generation>"; If-None-Match equal to
+//                                        it: 304 with no body. 404 for an unknown host.
+//   PUT /api/v1/hosts/{host}/instances   the agent of {host}, or admin: an InstancesReport that
+//                                        replaces the host's observed instances in one store
+//                                        transaction -> {host, observed, missing, foreign}.
+//
+// Observed rows are written only when the report changes them (a steady-state report is a store
+// read, no write); observed_at is the time of the report that last changed the row. A UUID
+// observed on another host before moves to this one (the latest report wins). In the same
+// transaction, on change only: events "instance.observed" (a desired instance of this host seen
+// for the first time), "instance.lost" (one observed before, now gone), "instance.foreign" (an
+// instance not desired on this host appeared); and the phase of each VM with desired instances
+// here goes "placed" -> "running" once all of them are observed, "running" -> "placed" when one
+// is missing (other phases are left alone). At most kMaxEventsPerKind events of each kind per
+// report, then one that counts the rest.
+class AgentSync {
+ public:
+  explicit AgentSync(Context context) : context_(context) {}
+
+  absl::Status AddRoutes(api::Router& router);
+
+  static constexpr int kMaxEventsPerKind = 32;
+
+ private:
+  api::Response GetDesired(const api::Request& request);
+  api::Response PutInstances(const api::Request& request);
+
+  Context context_;
+};
+
+// True when the request's If-None-Match lists `etag` (a strong ETag with its quotes; W/ prefixes
+// compare weakly) or is "*".
+[[nodiscard]] bool IfNoneMatchHits(const api::Request& request, std::string_view etag);
+
+}  // namespace gpufleet::controller
+
+#endif  // GPUFLEET_CONTROLLER_AGENT_SYNC_H_

@@ -1,0 +1,290 @@
+// The agent-facing routes over real HTTP: the desired instances of a host with their generation
+// and If-None-Match, the observed instances an agent reports (events on change, VM phases,
+// validation), and `observed` on the VMs.
+
+#include "controller/agent_sync.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "controller/test_util.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace gpufleet::controller {
+namespace {
+
+using testing::Bearer;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using testing::JsonOf;
+using testing::P40Host;
+using testing::TempDir;
+using testing::TestController;
+
+constexpr std::string_view kForeign = "0badc0de-0000-4000-8000-000000000001";
+const std::vector<nlohmann::json> kNothing;
+
+nlohmann::json Instance(std::string_view uuid, std::string_view gpu = "0000:01:00.0",
+                        std::string_view type = "P40-8Q") {
+  return {{"uuid", uuid}, {"gpu", gpu}, {"type", type}};
+}
+
+class AgentSyncTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(tc_.Start().ok());
+    op_ = tc_.TokenFor("ops", "operator");
+    viewer_ = tc_.TokenFor("vera", "viewer");
+    // r730-2 is in maintenance: every VM is placed on r730-1.
+    nlohmann::json spare = P40Host(1);
+    spare["state"] = "maintenance";
+    ASSERT_EQ(PutHost("r730-1", P40Host(2)), 201);
+    ASSERT_EQ(PutHost("r730-2", spare), 201);
+    agent_ = tc_.AgentFor("r730-1");
+    other_agent_ = tc_.AgentFor("r730-2");
+  }
+  int PutHost(std::string_view name, const nlohmann::json& body) {
+    auto r = tc_.Client().Put(StrCat("/api/v1/hosts/", name), Bearer(tc_.admin_token()),
+                              body.dump(), "application/json");
+    return r ? r->status : -1;
+  }
+  // Places `name` and returns its vGPUs' UUIDs.
+  std::vector<std::string> CreateVm(std::string_view name, int vgpus) {
+    auto r = tc_.Client().Post(
+        "/api/v1/vms", Bearer(op_),
+        nlohmann::json({{"name", name}, {"type", "P40-8Q"}, {"vgpus", vgpus}}).dump(),
+        "application/json");
+    std::vector<std::string> uuids;
+    if (!r || r->status != 201) {
+      ADD_FAILURE() << "cannot place " << name << ": " << (r ? r->body : "no response");
+      return uuids;
+    }
+    const nlohmann::json vm = JsonOf(r);
+    for (const auto& v : vm["vgpus"]) {
+      EXPECT_EQ(v["host"], "r730-1");
+      EXPECT_EQ(v["observed"], false);
+      uuids.push_back(v["uuid"]);
+    }
+    return uuids;
+  }
+  httplib::Result Report(const std::vector<nlohmann::json>& instances,
+                         std::string_view host = "r730-1", std::string_view token = "") {
+    return tc_.Client().Put(StrCat("/api/v1/hosts/", host, "/instances"),
+                            Bearer(token.empty() ? agent_ : token),
+                            nlohmann::json({{"instances", instances}}).dump(), "application/json");
+  }
+  nlohmann::json Vm(std::string_view name) {
+    return JsonOf(tc_.Client().Get(StrCat("/api/v1/vms/", name), Bearer(viewer_)));
+  }
+  std::size_t EventCount(std::string_view kind) {
+    return JsonOf(tc_.Client().Get(StrCat("/api/v1/events?kind=", kind), Bearer(viewer_)))["items"]
+        .size();
+  }
+
+  TempDir dir_;
+  os::FakeClock clock_{testing::TestEpoch()};
+  TestController tc_{dir_.path(), &clock_};
+  std::string op_, viewer_, agent_, other_agent_;
+};
+
+TEST_F(AgentSyncTest, DesiredStateCarriesAGenerationForIfNoneMatch) {
+  httplib::Client c = tc_.Client();
+  auto empty = c.Get("/api/v1/hosts/r730-1/desired", Bearer(agent_));
+  ASSERT_TRUE(empty);
+  ASSERT_EQ(empty->status, 200) << empty->body;
+  const std::string empty_generation = JsonOf(empty)["generation"];
+  EXPECT_TRUE(JsonOf(empty)["instances"].empty());
+
+  std::vector<std::string> uuids = CreateVm("web-1", 2);
+  std::vector<std::string> more = CreateVm("web-2", 1);
+  uuids.insert(uuids.end(), more.begin(), more.end());
+  std::sort(uuids.begin(), uuids.end());
+  auto full = c.Get("/api/v1/hosts/r730-1/desired", Bearer(agent_));
+  ASSERT_EQ(full->status, 200);
+  nlohmann::json body = JsonOf(full);
+  EXPECT_EQ(body["host"], "r730-1");
+  const std::string generation = body["generation"];
+  EXPECT_EQ(generation.size(), 32u);
+  EXPECT_NE(generation, empty_generation);
+  EXPECT_EQ(full->get_header_value("ETag"), StrCat("\"", generation, "\""));
+  ASSERT_EQ(body["instances"].size(), 3u);
+  for (std::size_t i = 0; i < uuids.size(); ++i) {
+    EXPECT_EQ(body["instances"][i]["uuid"], uuids[i]) << "sorted by uuid";
+    EXPECT_EQ(body["instances"][i]["type"], "P40-8Q");
+    EXPECT_TRUE(body["instances"][i].contains("placement"));
+    EXPECT_TRUE(body["instances"][i].contains("gpu"));
+  }
+  EXPECT_EQ(body["instances"][0]["vm"].get<std::string>().substr(0, 4), "web-");
+
+  for (const std::string& header : std::vector<std::string>{
+           StrCat("\"", generation, "\""), StrCat("\"x\", W/\"", generation, "\""), "*"}) {
+    auto same = c.Get("/api/v1/hosts/r730-1/desired",
+                      {{"Authorization", StrCat("Bearer ", agent_)}, {"If-None-Match", header}});
+    EXPECT_EQ(same->status, 304) << header;
+    EXPECT_TRUE(same->body.empty());
+    EXPECT_EQ(same->get_header_value("ETag"), StrCat("\"", generation, "\""));
+  }
+  // A viewer reads it too; the generation is stable across reads and restarts.
+  EXPECT_EQ(JsonOf(c.Get("/api/v1/hosts/r730-1/desired", Bearer(viewer_)))["generation"],
+            generation);
+  tc_.Stop();
+  ASSERT_TRUE(tc_.Start().ok());
+  EXPECT_EQ(JsonOf(tc_.Client().Get("/api/v1/hosts/r730-1/desired", Bearer(agent_)))["generation"],
+            generation);
+
+  ASSERT_EQ(tc_.Client().Delete("/api/v1/vms/web-2", Bearer(op_))->status, 204);
+  auto changed = tc_.Client().Get("/api/v1/hosts/r730-1/desired",
+                                  {{"Authorization", StrCat("Bearer ", agent_)},
+                                   {"If-None-Match", StrCat("\"", generation, "\"")}});
+  EXPECT_EQ(changed->status, 200);
+  EXPECT_EQ(JsonOf(changed)["instances"].size(), 2u);
+
+  EXPECT_EQ(tc_.Client().Get("/api/v1/hosts/r730-1/desired", Bearer(other_agent_))->status, 403);
+  EXPECT_EQ(tc_.Client().Get("/api/v1/hosts/nope/desired", Bearer(viewer_))->status, 404);
+}
+
+TEST_F(AgentSyncTest, ObservationsRecordEventsOnChangeAndMoveVmPhases) {
+  std::vector<std::string> web = CreateVm("web-1", 2);
+  ASSERT_EQ(web.size(), 2u);
+  EXPECT_EQ(Vm("web-1")["phase"], "placed");
+
+  auto partial = Report({Instance(web[0])});
+  ASSERT_TRUE(partial);
+  ASSERT_EQ(partial->status, 200) << partial->body;
+  nlohmann::json body = JsonOf(partial);
+  EXPECT_EQ(body["host"], "r730-1");
+  EXPECT_EQ(body["observed"], 1);
+  EXPECT_THAT(body["missing"], ElementsAre(web[1]));
+  EXPECT_TRUE(body["foreign"].empty());
+  nlohmann::json vm = Vm("web-1");
+  EXPECT_EQ(vm["phase"], "placed");
+  EXPECT_EQ(vm["vgpus"][0]["observed"], true);
+  EXPECT_EQ(vm["vgpus"][1]["observed"], false);
+  EXPECT_EQ(EventCount("instance.observed"), 1u);
+
+  auto all = Report({Instance(web[0]), Instance(web[1], "0000:02:00.0")});
+  EXPECT_EQ(JsonOf(all)["observed"], 2);
+  EXPECT_TRUE(JsonOf(all)["missing"].empty());
+  vm = Vm("web-1");
+  EXPECT_EQ(vm["phase"], "running");
+  EXPECT_EQ(EventCount("instance.observed"), 2u);
+  const nlohmann::json listed =
+      JsonOf(tc_.Client().Get("/api/v1/vms", Bearer(viewer_)))["items"][0];
+  EXPECT_EQ(listed["vgpus"][1]["observed"], true);
+
+  // The same report again changes nothing: no event, no write.
+  const int64_t seq = tc_.store().LastEventSeq();
+  auto again = Report({Instance(web[1], "0000:02:00.0"), Instance(web[0])});
+  EXPECT_EQ(again->status, 200);
+  EXPECT_EQ(tc_.store().LastEventSeq(), seq);
+  EXPECT_EQ(Vm("web-1")["version"], vm["version"]);
+
+  auto lost = Report({Instance(web[0]), Instance(kForeign)});
+  body = JsonOf(lost);
+  EXPECT_THAT(body["missing"], ElementsAre(web[1]));
+  EXPECT_THAT(body["foreign"], ElementsAre(std::string(kForeign)));
+  EXPECT_EQ(Vm("web-1")["phase"], "placed");
+  EXPECT_EQ(EventCount("instance.lost"), 1u);
+  EXPECT_EQ(EventCount("instance.foreign"), 1u);
+  auto events = JsonOf(tc_.Client().Get("/api/v1/events?kind=instance.lost", Bearer(viewer_)));
+  EXPECT_EQ(events["items"][0]["object"], "vm/web-1");
+  EXPECT_EQ(events["items"][0]["actor"], "agent:r730-1");
+  EXPECT_THAT(events["items"][0]["message"].get<std::string>(), HasSubstr(web[1]));
+  Report({Instance(web[0]), Instance(kForeign)});
+  EXPECT_EQ(EventCount("instance.foreign"), 1u) << "only when it first appears";
+
+  // The latest report wins: the other host now has web-1's first vGPU.
+  auto moved = Report({Instance(web[0])}, "r730-2", other_agent_);
+  ASSERT_EQ(moved->status, 200) << moved->body;
+  EXPECT_THAT(JsonOf(moved)["foreign"], ElementsAre(web[0]));
+  EXPECT_EQ(Vm("web-1")["vgpus"][0]["observed"], false);
+}
+
+TEST_F(AgentSyncTest, RunningVmGoesBackToPlacedWhenAllInstancesDisappear) {
+  std::vector<std::string> web = CreateVm("web-1", 1);
+  Report({Instance(web[0])});
+  EXPECT_EQ(Vm("web-1")["phase"], "running");
+  auto gone = Report(kNothing);
+  EXPECT_EQ(JsonOf(gone)["observed"], 0);
+  EXPECT_EQ(Vm("web-1")["phase"], "placed");
+  EXPECT_EQ(EventCount("instance.lost"), 1u);
+}
+
+TEST_F(AgentSyncTest, ReportsAreValidatedNamingTheField) {
+  struct Case {
+    std::vector<nlohmann::json> instances;
+    std::string field;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{Instance("not-a-uuid")}, "instances[0].uuid", "instances[0].uuid: not a UUID"},
+      {{Instance(kForeign, "0000:09:00.0")}, "instances[0].gpu", "has no GPU"},
+      {{Instance(kForeign, "0000:01:00.0", "P40-99Q")}, "instances[0].type", ""},
+      {{Instance(kForeign, "0000:01:00.0", "T4-4Q")}, "instances[0].type", "not a type of board"},
+      {{Instance(kForeign), Instance(kForeign)}, "instances[1].uuid", "twice"},
+      {{{{"uuid", kForeign}, {"gpu", "0000:01:00.0"}, {"type", "P40-8Q"}, {"placement", 5000}}},
+       "instances[0].placement",
+       ""},
+      {{{{"uuid", kForeign}, {"gpu", "0000:01:00.0"}, {"type", "P40-8Q"}, {"vm", "a\nb"}}},
+       "instances[0].vm",
+       ""},
+      {{{{"uuid", kForeign}, {"gpu", "0000:01:00.0"}, {"type", "P40-8Q"}, {"colour", 1}}},
+       "instances[0].colour",
+       "unknown field"},
+      {{1}, "instances[0]", "expected an object"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(nlohmann::json(c.instances).dump());
+    auto r = Report(c.instances);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_EQ(JsonOf(r)["field"], c.field);
+    EXPECT_THAT(JsonOf(r)["message"].get<std::string>(), HasSubstr(c.message));
+  }
+  auto missing =
+      tc_.Client().Put("/api/v1/hosts/r730-1/instances", Bearer(agent_), "{}", "application/json");
+  EXPECT_EQ(JsonOf(missing)["field"], "instances");
+  const std::vector<nlohmann::json> too_many(kMaxReportedInstances + 1, 1);
+  EXPECT_EQ(JsonOf(Report(too_many))["field"], "instances");
+
+  EXPECT_EQ(Report(kNothing, "r730-2")->status, 403) << "an agent reports only its own host";
+  EXPECT_EQ(Report(kNothing, "r730-1", viewer_)->status, 403);
+  EXPECT_EQ(Report(kNothing, "r730-1", op_)->status, 403);
+  EXPECT_EQ(Report(kNothing, "r730-1", tc_.admin_token())->status, 200);
+  EXPECT_EQ(Report(kNothing, "nope", tc_.admin_token())->status, 404);
+  EXPECT_EQ(EventCount("instance.foreign"), 0u) << "a rejected report writes nothing";
+}
+
+TEST_F(AgentSyncTest, LargeReportsAreOneTransactionWithBoundedEvents) {
+  std::vector<nlohmann::json> instances;
+  for (std::size_t i = 0; i < kMaxReportedInstances; ++i) {
+    char uuid[40];
+    std::snprintf(uuid, sizeof uuid, "0badc0de-0000-4000-8000-%012zx", i);
+    instances.push_back(Instance(uuid, i % 2 == 0 ? "0000:01:00.0" : "0000:02:00.0"));
+  }
+  auto r = Report(instances);
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body.substr(0, 300);
+  EXPECT_EQ(JsonOf(r)["foreign"].size(), kMaxReportedInstances);
+  auto events = JsonOf(tc_.Client().Get("/api/v1/events?kind=instance.foreign&limit=1000",
+                                        Bearer(viewer_)))["items"];
+  ASSERT_EQ(events.size(), static_cast<std::size_t>(AgentSync::kMaxEventsPerKind) + 1);
+  EXPECT_THAT(events.back()["message"].get<std::string>(),
+              HasSubstr(StrCat(kMaxReportedInstances - AgentSync::kMaxEventsPerKind, " more")));
+}
+
+TEST(IfNoneMatchTest, ListsWeakTagsAndStar) {
+  api::Request r;
+  EXPECT_FALSE(IfNoneMatchHits(r, "\"a\""));
+  r.headers.Set("If-None-Match", " \"b\" ,W/\"a\"");
+  EXPECT_TRUE(IfNoneMatchHits(r, "\"a\""));
+  EXPECT_FALSE(IfNoneMatchHits(r, "\"c\""));
+  r.headers.Set("If-None-Match", "a");
+  EXPECT_FALSE(IfNoneMatchHits(r, "\"a\"")) << "tags are quoted";
+}
+
+}  // namespace
+}  // namespace gpufleet::controller
