@@ -244,6 +244,7 @@ absl::Status Client::Connect() {
   http_->set_read_timeout(Micros(options_.read_timeout));
   http_->set_write_timeout(Micros(options_.read_timeout));
   http_->set_keep_alive(true);
+  http_->set_tcp_nodelay(true);  // no ~40 ms Nagle/delayed-ACK stall between headers and body
 #ifdef CPPHTTPLIB_OPENSSL_SUPPORT
   if (https) {
     http_->enable_server_certificate_verification(true);

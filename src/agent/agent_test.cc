@@ -1,0 +1,165 @@
+#include "agent/agent.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/testing.h"
+#include "gtest/gtest.h"
+
+namespace gpufleet::agent {
+namespace {
+
+using testing::FakeController;
+using testing::FakeVgpuHost;
+using testing::TestUuid;
+using testing::Want;
+
+class AgentTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/agent_test_" + std::to_string(::getpid()) + "_" +
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    std::filesystem::remove_all(dir_);
+    state_file_ = std::make_unique<StateFile>(*fs_, dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Agent> NewAgent(std::string token = "gfe_token") {
+    AgentOptions options{.host = "r730-1", .enrolment_token = std::move(token)};
+    return std::make_unique<Agent>(options, AgentBackends{.vgpu = &host_}, controller_, clock_,
+                                   *state_file_);
+  }
+
+  // Ticks until nothing is due before `until`, moving the clock to each due time.
+  void RunFor(Agent& agent, absl::Duration d) {
+    absl::Time until = clock_.Now() + d;
+    while (true) {
+      absl::Time next = agent.Tick();
+      if (next > until) break;
+      clock_.Set(std::max(next, clock_.Now()));
+    }
+    clock_.Set(until);
+  }
+
+  std::string dir_;
+  std::unique_ptr<os::FileSystem> fs_ = os::NewPosixFileSystem("/");
+  std::unique_ptr<StateFile> state_file_;
+  FakeVgpuHost host_;
+  FakeController controller_;
+  os::FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
+};
+
+TEST_F(AgentTest, EnrolsRegistersAndConvergesToTheDesiredState) {
+  controller_.desired = {.generation = "g1", .instances = {Want(1, "a"), Want(2, "b")}};
+  std::unique_ptr<Agent> agent = NewAgent();
+  ASSERT_TRUE(agent->Start().ok());
+  RunFor(*agent, absl::Seconds(1));
+  EXPECT_EQ(controller_.credential_used, "gfa_cred");
+  EXPECT_EQ(controller_.puts_host, 1);
+  EXPECT_EQ(host_.instances.size(), 2u);
+  EXPECT_EQ(controller_.reported.size(), 2u);
+  EXPECT_TRUE(agent->stats().converged);
+  // The credential and the desired state are on disk.
+  absl::StatusOr<std::optional<AgentState>> saved = state_file_->Load();
+  ASSERT_TRUE(saved.ok() && saved->has_value());
+  EXPECT_EQ((*saved)->credential, "gfa_cred");
+  EXPECT_EQ((*saved)->desired.generation, "g1");
+  // A change is picked up at the next heartbeat: b goes, c comes.
+  controller_.desired = {.generation = "g2", .instances = {Want(1, "a"), Want(3, "c")}};
+  RunFor(*agent, absl::Seconds(11));
+  EXPECT_TRUE(host_.instances.contains(TestUuid(3)));
+  EXPECT_FALSE(host_.instances.contains(TestUuid(2)));
+  EXPECT_EQ(controller_.reported.size(), 2u);
+}
+
+TEST_F(AgentTest, ConvergesAfterARebootWhileTheControllerIsAway) {
+  controller_.desired = {.generation = "g1", .instances = {Want(1, "a"), Want(2, "b")}};
+  {
+    std::unique_ptr<Agent> agent = NewAgent();
+    ASSERT_TRUE(agent->Start().ok());
+    RunFor(*agent, absl::Seconds(1));
+  }
+  host_.instances.clear();  // the host rebooted: mdevs are gone
+  controller_.reachable = false;
+  std::unique_ptr<Agent> agent = NewAgent("");
+  ASSERT_TRUE(agent->Start().ok());
+  EXPECT_EQ(host_.instances.size(), 2u);
+  RunFor(*agent, absl::Minutes(2));
+  EXPECT_FALSE(agent->stats().controller_reachable);
+  EXPECT_GT(agent->stats().heartbeat_failures, 0);
+}
+
+TEST_F(AgentTest, ResyncRepairsDriftWithoutAnyChangeUpstream) {
+  controller_.desired = {.generation = "g1", .instances = {Want(1, "a")}};
+  std::unique_ptr<Agent> agent = NewAgent();
+  ASSERT_TRUE(agent->Start().ok());
+  RunFor(*agent, absl::Seconds(1));
+  host_.instances.clear();  // someone removed it by hand
+  RunFor(*agent, absl::Seconds(61));
+  EXPECT_TRUE(host_.instances.contains(TestUuid(1)));
+}
+
+TEST_F(AgentTest, ForeignInstancesAreReportedNotDeleted) {
+  host_.instances[TestUuid(9)] = {.uuid = TestUuid(9), .gpu = "0000:82:00.0", .type = "P40-3Q"};
+  std::unique_ptr<Agent> agent = NewAgent();
+  ASSERT_TRUE(agent->Start().ok());
+  RunFor(*agent, absl::Minutes(3));
+  EXPECT_TRUE(host_.instances.contains(TestUuid(9)));
+  EXPECT_EQ(agent->stats().conflicts, 1);
+  EXPECT_FALSE(agent->stats().converged);
+  ASSERT_EQ(controller_.reported.size(), 1u);  // the controller sees it as foreign
+}
+
+TEST_F(AgentTest, AHostWhoseVgpuManagerDoesNotAnswerIsNotHeartbeated) {
+  std::unique_ptr<Agent> agent = NewAgent();
+  ASSERT_TRUE(agent->Start().ok());
+  RunFor(*agent, absl::Seconds(1));
+  int beats = controller_.heartbeats;
+  EXPECT_GE(beats, 1);
+  host_.down = true;
+  RunFor(*agent, absl::Seconds(45));
+  EXPECT_EQ(controller_.heartbeats, beats);  // the controller marks it down after 30 s
+  host_.down = false;
+  RunFor(*agent, absl::Seconds(11));
+  EXPECT_GT(controller_.heartbeats, beats);
+}
+
+TEST_F(AgentTest, NoCredentialAndNoTokenSaysWhatToDo) {
+  std::unique_ptr<Agent> agent = NewAgent("");
+  absl::Status s = agent->Start();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(s.message()).find("--enrol-token"), std::string::npos) << s;
+}
+
+TEST_F(AgentTest, CorruptStateFileIsNeverReplacedSilently) {
+  std::filesystem::create_directories(dir_);
+  std::ofstream(dir_ + "/agent-state.json") << "{not json";
+  std::unique_ptr<Agent> agent = NewAgent();
+  absl::Status s = agent->Start();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(std::string(s.message()).find("agent-state.json"), std::string::npos) << s;
+}
+
+TEST_F(AgentTest, StateOfAnotherHostIsRefused) {
+  AgentState other{.host = "r730-2", .credential = "gfa_x"};
+  ASSERT_TRUE(state_file_->Save(other).ok());
+  absl::Status s = NewAgent()->Start();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(std::string(s.message()).find("r730-2"), std::string::npos) << s;
+}
+
+TEST_F(AgentTest, EnrolmentWaitsForTheControllerAndUsesTheTokenOnce) {
+  controller_.reachable = false;
+  std::unique_ptr<Agent> agent = NewAgent();
+  ASSERT_TRUE(agent->Start().ok());
+  RunFor(*agent, absl::Seconds(25));
+  EXPECT_TRUE(controller_.credential_used.empty());
+  controller_.reachable = true;
+  RunFor(*agent, absl::Seconds(11));
+  EXPECT_EQ(controller_.credential_used, "gfa_cred");
+  EXPECT_TRUE(controller_.valid_enrolment.empty());
+  EXPECT_GE(controller_.heartbeats, 1);
+}
+
+}  // namespace
+}  // namespace gpufleet::agent

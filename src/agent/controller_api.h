@@ -1,0 +1,69 @@
+#ifndef GPUFLEET_AGENT_CONTROLLER_API_H_
+#define GPUFLEET_AGENT_CONTROLLER_API_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "backends/bmc.h"
+#include "backends/gpu_telemetry.h"
+#include "backends/vgpu_host.h"
+#include "common/uuid.h"
+
+namespace gpufleet::agent {
+
+// One vGPU instance the controller wants on this host (GET /api/v1/hosts/{host}/desired).
+struct DesiredInstance {
+  Uuid uuid{};
+  std::string vm{};
+  int index = 0;
+  std::string gpu{};
+  std::string type{};
+  int placement = -1;
+  bool operator==(const DesiredInstance&) const = default;
+};
+
+struct DesiredState {
+  std::string generation{};  // the controller's ETag of the list; "" = never fetched
+  std::vector<DesiredInstance> instances{};
+  bool operator==(const DesiredState&) const = default;
+};
+
+struct HeartbeatReply {
+  std::string state{};  // "ready", "maintenance", "down"
+  absl::Duration next_heartbeat = absl::Seconds(10);
+};
+
+// The controller as an agent sees it (docs/agents.md). Errors: Unauthenticated when the
+// credential is refused, Unavailable when the controller cannot be reached or answers 5xx,
+// InvalidArgument/FailedPrecondition with the controller's message for 4xx answers.
+class ControllerApi {
+ public:
+  virtual ~ControllerApi() = default;
+
+  // POST /api/v1/agents/enrol: returns the agent credential for the token's host.
+  virtual absl::StatusOr<std::string> Enrol(const std::string& enrolment_token) = 0;
+  // Sets the credential used by every later call.
+  virtual void SetCredential(const std::string& credential) = 0;
+
+  virtual absl::Status PutHost(const std::string& host, const backends::HostFacts& facts) = 0;
+  virtual absl::StatusOr<HeartbeatReply> Heartbeat(const std::string& host) = 0;
+  // nullopt when the controller's generation equals `known_generation` (304 Not Modified).
+  virtual absl::StatusOr<std::optional<DesiredState>> GetDesired(
+      const std::string& host, const std::string& known_generation) = 0;
+  virtual absl::Status PutInstances(const std::string& host,
+                                    const std::vector<backends::VgpuInstance>& observed) = 0;
+  virtual absl::Status PostTelemetry(const std::string& host,
+                                     const std::vector<backends::GpuSample>& gpus,
+                                     const std::optional<backends::BmcReading>& bmc) = 0;
+  // expires_in = 0: the guest holds no lease.
+  virtual absl::Status PutLease(const std::string& host, const std::string& vm,
+                                absl::Duration expires_in) = 0;
+};
+
+}  // namespace gpufleet::agent
+
+#endif  // GPUFLEET_AGENT_CONTROLLER_API_H_

@@ -1,0 +1,77 @@
+#include "agent/state.h"
+
+#include "agent/wire.h"
+#include "common/json.h"
+#include "common/strings.h"
+#include "os/durable_file.h"
+
+namespace gpufleet::agent {
+namespace {
+
+constexpr std::size_t kMaxStateBytes = 8 << 20;
+
+}  // namespace
+
+std::string EncodeAgentState(const AgentState& state) {
+  nlohmann::json owned = nlohmann::json::array();
+  for (const Uuid& u : state.owned) owned.push_back(u.ToString());
+  nlohmann::json j = {{"format", 1},
+                      {"host", state.host},
+                      {"credential", state.credential},
+                      {"desired", DesiredJson(state.desired)},
+                      {"owned", std::move(owned)}};
+  return j.dump(2) + "\n";
+}
+
+absl::StatusOr<AgentState> DecodeAgentState(std::string_view text, std::string_view what) {
+  absl::StatusOr<nlohmann::json> parsed = ParseJson(text, what);
+  if (!parsed.ok()) return parsed.status();
+  if (!parsed->is_object()) {
+    return absl::InvalidArgumentError(StrCat(what, ": expected an object"));
+  }
+  JsonReader r(*parsed, "");
+  AgentState state;
+  int format = r.Int("format", 1, 1);
+  (void)format;
+  state.host = r.String("host");
+  state.credential = r.OptString("credential").value_or("");
+  const nlohmann::json* desired = r.Object("desired");
+  std::vector<std::string> owned = r.StringList("owned");
+  if (absl::Status s = r.Finish(); !s.ok()) {
+    return absl::InvalidArgumentError(StrCat(what, ": ", s.message()));
+  }
+  absl::StatusOr<DesiredState> d = DecodeDesired(*desired, StrCat(what, ": desired"));
+  if (!d.ok()) return d.status();
+  state.desired = *std::move(d);
+  if (owned.size() > static_cast<std::size_t>(4 * kMaxDesiredInstances)) {
+    return absl::InvalidArgumentError(StrCat(what, ": owned: too many entries"));
+  }
+  for (std::size_t i = 0; i < owned.size(); ++i) {
+    absl::StatusOr<Uuid> u = Uuid::Parse(owned[i]);
+    if (!u.ok()) {
+      return absl::InvalidArgumentError(
+          StrCat(what, ": owned[", i, "]: not a UUID: \"", owned[i], "\""));
+    }
+    state.owned.insert(*u);
+  }
+  return state;
+}
+
+StateFile::StateFile(const os::FileSystem& fs, std::string dir)
+    : fs_(fs), dir_(std::move(dir)), path_(StrCat(dir_, "/agent-state.json")) {}
+
+absl::StatusOr<std::optional<AgentState>> StateFile::Load() const {
+  absl::StatusOr<std::string> text = fs_.ReadFile(path_, kMaxStateBytes);
+  if (absl::IsNotFound(text.status())) return std::nullopt;
+  if (!text.ok()) return text.status();
+  absl::StatusOr<AgentState> state = DecodeAgentState(*text, path_);
+  if (!state.ok()) return state.status();
+  return std::optional<AgentState>(*std::move(state));
+}
+
+absl::Status StateFile::Save(const AgentState& state) const {
+  if (absl::Status s = os::MakeDirectories(dir_); !s.ok()) return s;
+  return os::WriteFileDurably(path_, EncodeAgentState(state), 0600);
+}
+
+}  // namespace gpufleet::agent

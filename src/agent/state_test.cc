@@ -1,0 +1,71 @@
+#include "agent/state.h"
+
+#include <filesystem>
+
+#include "agent/testing.h"
+#include "gtest/gtest.h"
+
+namespace gpufleet::agent {
+namespace {
+
+AgentState Sample() {
+  AgentState s;
+  s.host = "r730-1";
+  s.credential = "gfa_secret";
+  s.desired.generation = "abc";
+  s.desired.instances = {testing::Want(1, "web-1"), testing::Want(2, "big", 1, "P40-24Q")};
+  s.desired.instances[1].placement = 0;
+  s.owned = {testing::TestUuid(1), testing::TestUuid(2), testing::TestUuid(3)};
+  return s;
+}
+
+TEST(AgentStateTest, RoundTrips) {
+  AgentState s = Sample();
+  absl::StatusOr<AgentState> back = DecodeAgentState(EncodeAgentState(s), "state");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(*back, s);
+}
+
+TEST(AgentStateTest, BadFieldsAreNamed) {
+  struct Case {
+    std::string text;
+    std::string expect;
+  } cases[] = {
+      {"[]", "expected an object"},
+      {R"({"format":2,"host":"h","desired":{"generation":"","instances":[]}})", "format"},
+      {R"({"format":1,"host":"h","desired":{"generation":"","instances":[{"uuid":"x","vm":"a","index":0,"gpu":"g","type":"t"}]}})",
+       "instances[0].uuid: not a UUID"},
+      {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"owned":["nope"]})",
+       "owned[0]: not a UUID"},
+      {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"extra":1})", "extra"},
+      {"{", "state"},
+  };
+  for (const Case& c : cases) {
+    absl::StatusOr<AgentState> s = DecodeAgentState(c.text, "state");
+    ASSERT_FALSE(s.ok()) << c.text;
+    EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(std::string(s.status().message()).find(c.expect), std::string::npos)
+        << s.status() << " for " << c.text;
+  }
+}
+
+TEST(StateFileTest, SavesAndLoadsThroughTheRealFileSystem) {
+  std::string dir = ::testing::TempDir() + "/agent_state_" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::unique_ptr<os::FileSystem> fs = os::NewPosixFileSystem("/");
+  StateFile file(*fs, dir + "/nested");
+  absl::StatusOr<std::optional<AgentState>> none = file.Load();
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->has_value());
+  ASSERT_TRUE(file.Save(Sample()).ok());
+  absl::StatusOr<std::optional<AgentState>> loaded = file.Load();
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  ASSERT_TRUE(loaded->has_value());
+  EXPECT_EQ(**loaded, Sample());
+  EXPECT_EQ(std::filesystem::status(file.path()).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gpufleet::agent

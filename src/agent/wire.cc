@@ -1,0 +1,136 @@
+#include "agent/wire.h"
+
+#include "common/json.h"
+#include "common/strings.h"
+
+namespace gpufleet::agent {
+namespace {
+
+template <typename T>
+void PutIf(nlohmann::json& j, const char* key, const std::optional<T>& v) {
+  if (v.has_value()) j[key] = *v;
+}
+
+absl::StatusOr<DesiredInstance> DecodeInstance(const nlohmann::json& item, std::string path) {
+  if (!item.is_object()) {
+    return absl::InvalidArgumentError(
+        StrCat(path, ": expected an object, got ", DescribeJson(item)));
+  }
+  JsonReader r(item, path);
+  DesiredInstance d;
+  std::string uuid = r.String("uuid");
+  d.vm = r.String("vm");
+  d.index = r.Int("index", 0, 15);
+  d.gpu = r.String("gpu");
+  d.type = r.String("type");
+  d.placement = r.OptInt("placement", -1, 1 << 20).value_or(-1);
+  if (r.ok()) {
+    absl::StatusOr<Uuid> parsed = Uuid::Parse(uuid);
+    if (parsed.ok()) {
+      d.uuid = *parsed;
+    } else {
+      r.Fail("uuid", StrCat("not a UUID: \"", uuid, "\""));
+    }
+  }
+  if (absl::Status s = r.Finish(); !s.ok()) return s;
+  return d;
+}
+
+}  // namespace
+
+nlohmann::json HostReportJson(const backends::HostFacts& facts) {
+  nlohmann::json gpus = nlohmann::json::array();
+  for (const backends::PhysicalGpu& g : facts.gpus) {
+    nlohmann::json j = {{"pci", g.id}, {"board", g.board}, {"ecc", g.ecc}};
+    if (!g.mode.empty()) j["mode"] = g.mode;
+    if (!g.carved_type.empty()) j["carved_type"] = g.carved_type;
+    gpus.push_back(std::move(j));
+  }
+  return {{"hypervisor", facts.hypervisor},
+          {"manager_version", facts.manager_version},
+          {"hotmigrate", facts.hotmigrate},
+          {"gpus", std::move(gpus)}};
+}
+
+nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const backends::VgpuInstance& o : observed) {
+    nlohmann::json j = {
+        {"uuid", o.uuid.ToString()}, {"gpu", o.gpu}, {"type", o.type}, {"active", o.active}};
+    if (o.placement >= 0) j["placement"] = o.placement;
+    if (!o.vm.empty()) j["vm"] = o.vm;
+    items.push_back(std::move(j));
+  }
+  return {{"instances", std::move(items)}};
+}
+
+nlohmann::json TelemetryJson(const std::vector<backends::GpuSample>& gpus,
+                             const std::optional<backends::BmcReading>& bmc) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const backends::GpuSample& s : gpus) {
+    nlohmann::json j = {{"gpu", s.gpu}};
+    PutIf(j, "temperature_c", s.temperature_c);
+    PutIf(j, "utilisation_pct", s.utilisation_pct);
+    PutIf(j, "framebuffer_used_mib", s.framebuffer_used_mib);
+    PutIf(j, "framebuffer_total_mib", s.framebuffer_total_mib);
+    PutIf(j, "power_w", s.power_w);
+    PutIf(j, "xid", s.xid);
+    if (s.lost) j["lost"] = true;
+    items.push_back(std::move(j));
+  }
+  nlohmann::json body = {{"gpus", std::move(items)}};
+  if (bmc.has_value()) {
+    nlohmann::json temps = nlohmann::json::array();
+    for (const backends::TemperatureSensor& t : bmc->temperatures) {
+      temps.push_back({{"name", t.name}, {"celsius", t.celsius}});
+    }
+    nlohmann::json fans = nlohmann::json::array();
+    for (const backends::Fan& f : bmc->fans) fans.push_back({{"name", f.name}, {"rpm", f.rpm}});
+    body["bmc"] = {{"temperatures", std::move(temps)},
+                   {"fans", std::move(fans)},
+                   {"automatic", bmc->automatic},
+                   {"duty_pct", bmc->duty_pct}};
+  }
+  return body;
+}
+
+nlohmann::json DesiredJson(const DesiredState& desired) {
+  nlohmann::json items = nlohmann::json::array();
+  for (const DesiredInstance& d : desired.instances) {
+    nlohmann::json j = {{"uuid", d.uuid.ToString()},
+                        {"vm", d.vm},
+                        {"index", d.index},
+                        {"gpu", d.gpu},
+                        {"type", d.type}};
+    if (d.placement >= 0) j["placement"] = d.placement;
+    items.push_back(std::move(j));
+  }
+  return {{"generation", desired.generation}, {"instances", std::move(items)}};
+}
+
+absl::StatusOr<DesiredState> DecodeDesired(const nlohmann::json& body, std::string_view what) {
+  auto fail = [&](const absl::Status& s) {
+    return absl::InvalidArgumentError(StrCat(what, ": ", s.message()));
+  };
+  if (!body.is_object()) {
+    return absl::InvalidArgumentError(
+        StrCat(what, ": expected an object, got ", DescribeJson(body)));
+  }
+  JsonReader r(body, "");
+  DesiredState out;
+  out.generation = r.String("generation");
+  r.Ignore("host");
+  const nlohmann::json* items = r.Array("instances");
+  if (items != nullptr && items->size() > static_cast<std::size_t>(kMaxDesiredInstances)) {
+    r.Fail("instances", StrCat("more than ", kMaxDesiredInstances, " entries"));
+  }
+  if (absl::Status s = r.Finish(); !s.ok()) return fail(s);
+  for (std::size_t i = 0; i < items->size(); ++i) {
+    absl::StatusOr<DesiredInstance> d = DecodeInstance((*items)[i], StrCat("instances[", i, "]"));
+    if (!d.ok()) return fail(d.status());
+    out.instances.push_back(*std::move(d));
+  }
+  return out;
+}
+
+}  // namespace gpufleet::agent
