@@ -1,10 +1,14 @@
 # gpufleet: the two entry points of README.md, plus a few conveniences.
-#   make demo   installs what is missing, builds (release), runs the offline showcase
+#   make demo   installs what is missing, builds (release), runs `gpufleetd demo`: a controller and
+#               a simulated cluster in the foreground (Ctrl-C stops it)
+#   make showcase  the offline tour: catalog, compat and planner on the seed's cluster
 #   make test   installs what is missing, builds (dev: ASan+UBSan, -Werror), runs every test
 PRESET ?= dev
 GPUFLEET := build/release/src/cmd/gpufleet/gpufleet
+GPUFLEETD := build/release/src/cmd/gpufleetd/gpufleetd
+DEMO_FLAGS ?=
 
-.PHONY: all deps configure build test demo fuzz bench format clean
+.PHONY: all deps configure build test demo showcase fuzz bench format clean
 
 all: build
 
@@ -24,7 +28,12 @@ test: deps
 
 demo: deps
 	cmake --preset release
-	cmake --build --preset release
+	cmake --build --preset release --target gpufleetd gpufleet
+	$(GPUFLEETD) demo $(DEMO_FLAGS)
+
+showcase: deps
+	cmake --preset release
+	cmake --build --preset release --target gpufleet
 	scripts/demo $(GPUFLEET)
 
 # Builds the libFuzzer targets with clang-14 (see tests/fuzz/README.md).

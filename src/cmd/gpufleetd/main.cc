@@ -1,27 +1,18 @@
 // gpufleetd: the daemons. `gpufleetd controller` opens the SQLite store in the data directory,
 // wires the controller's services to the HTTP server, runs the liveness sweep, and stops cleanly
-// on SIGINT or SIGTERM. This is the only place that chooses implementations (SqliteStore, the
-// real clock).
+// on SIGINT or SIGTERM; `gpufleetd agent` runs one host's agent; `gpufleetd demo` runs a
+// controller and a simulated cluster together. This directory is the only place that chooses
+// implementations (SqliteStore, the real clock, the simulated backends).
 
-#include <signal.h>
-#include <time.h>
-
-#include <algorithm>
-#include <cerrno>
 #include <iostream>
-#include <memory>
-#include <optional>
 #include <string>
 
 #include "CLI/CLI.hpp"
-#include "absl/time/time.h"
-#include "api/http_server.h"
-#include "api/server_options.h"
+#include "cmd/gpufleetd/agent_run.h"
+#include "cmd/gpufleetd/controller_run.h"
+#include "cmd/gpufleetd/demo_run.h"
 #include "common/strings.h"
 #include "controller/auth.h"
-#include "controller/controller.h"
-#include "os/clock.h"
-#include "store/sqlite_store.h"
 
 namespace gpufleet {
 namespace {
@@ -36,7 +27,8 @@ and written to DIR/admin-token (mode 0600); it is never logged. Use it to create
        http://127.0.0.1:8470/api/v1/tokens
 
 Safe by default: listens on 127.0.0.1:8470. Any other address needs --tls-cert and --tls-key.
-A host is marked down after 3 missed heartbeats (--heartbeat-interval, default 10s).
+A host is marked down after 3 missed heartbeats (--heartbeat-interval, default 10s); its VMs
+are then restarted elsewhere by an ha-restart operation, unless --no-auto-ha-restart.
 
 Examples:
   gpufleetd controller --data-dir /var/lib/gpufleet
@@ -46,122 +38,63 @@ Examples:
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 1 could not start or failed while running, 2 bad usage.)help";
 
-struct Flags {
-  std::string data_dir;
-  std::string listen = "127.0.0.1:8470";
-  std::string tls_cert;
-  std::string tls_key;
-  std::string heartbeat_interval = "10s";
-  bool access_log = false;
-};
-
-int RunController(const Flags& flags) {
-  absl::Duration interval;
-  if (!absl::ParseDuration(flags.heartbeat_interval, &interval) ||
-      interval <= absl::ZeroDuration()) {
-    std::cerr << "gpufleetd: --heartbeat-interval: " << QuoteForMessage(flags.heartbeat_interval)
-              << " is not a positive duration such as 10s or 500ms\n";
-    return 2;
-  }
-  api::ServerOptions server_options;
-  server_options.listen = flags.listen;
-  if (!flags.tls_cert.empty() || !flags.tls_key.empty()) {
-    server_options.tls = api::TlsOptions{flags.tls_cert, flags.tls_key};
-  }
-  if (absl::Status s = api::CheckListenPolicy(server_options, /*auth_configured=*/true); !s.ok()) {
-    std::cerr << "gpufleetd: " << ToStd(s.message()) << "\n";
-    return 2;
-  }
-
-  // Signals are taken by sigtimedwait below; block them before any thread starts, so that every
-  // thread inherits the mask and none is interrupted.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
+int RunController(const gpufleetd::ControllerFlags& flags) {
+  sigset_t stop_signals = gpufleetd::BlockStopSignals();
   std::unique_ptr<os::Clock> clock = os::NewRealClock();
-  store::SqliteStoreOptions store_options;
-  store_options.clock = clock.get();
-  auto store = store::SqliteStore::Open(flags.data_dir, store_options);
-  if (!store.ok()) {
-    std::cerr << "gpufleetd: cannot open the store in " << flags.data_dir << ": "
-              << ToStd(store.status().message()) << "\n";
-    return 1;
+  auto run = gpufleetd::RunningController::Start(flags, *clock);
+  if (!run.ok()) {
+    std::cerr << "gpufleetd: " << ToStd(run.status().message()) << "\n";
+    return run.status().code() == absl::StatusCode::kInvalidArgument ? 2 : 1;
   }
-  controller::ControllerOptions options;
-  options.data_dir = flags.data_dir;
-  options.inventory.heartbeat_interval = interval;
-  auto ctl = controller::Controller::Create(**store, *clock, options);
-  if (!ctl.ok()) {
-    std::cerr << "gpufleetd: cannot start the controller: " << ToStd(ctl.status().message())
-              << "\n";
-    return 1;
-  }
-  auto router = (*ctl)->BuildRouter();
-  if (!router.ok()) {
-    std::cerr << "gpufleetd: " << ToStd(router.status().message()) << "\n";
-    return 1;
-  }
-  api::ServerDeps deps = (*ctl)->ServerDeps();
-  deps.error_log = [](std::string_view message) { std::cerr << "gpufleetd: " << message << "\n"; };
-  if (flags.access_log) {
-    deps.access_log = [](const api::AccessLogEntry& e) {
-      std::cerr << StrCat(e.method, " ", e.route, " ", e.status, " ",
-                          absl::FormatDuration(e.duration), " ", e.peer_address, " ",
-                          e.principal.empty() ? "-" : e.principal, "\n");
-    };
-  }
-  auto server = api::HttpServer::Start(server_options, *std::move(router), std::move(deps));
-  if (!server.ok()) {
-    std::cerr << "gpufleetd: cannot serve on " << flags.listen << ": "
-              << ToStd(server.status().message()) << "\n";
-    return 1;
-  }
-  const char* scheme = server_options.tls ? "https" : "http";
-  auto address = api::ParseListenAddress(flags.listen);
-  std::string host = address.ok() ? address->host : "127.0.0.1";
-  if (host.find(':') != std::string::npos) host = StrCat("[", host, "]");
-  std::cout << "gpufleetd: listening on " << scheme << "://" << host << ":" << (*server)->port()
-            << std::endl;
-  if (const auto& token = (*ctl)->initial_admin_token(); token.has_value()) {
+  std::cout << "gpufleetd: listening on " << (*run)->url() << std::endl;
+  if (const auto& token = (*run)->initial_admin_token(); token.has_value()) {
     std::cout << "gpufleetd: first start: admin token (shown once, also in " << flags.data_dir
               << "/" << controller::kAdminTokenFile << "):\n"
               << *token << std::endl;
   }
-
-  // The liveness sweep runs on this thread between signals.
-  const absl::Duration sweep_every = std::min(interval, absl::Seconds(1));
-  int exit_code = 0;
-  while (true) {
-    timespec wait = absl::ToTimespec(sweep_every);
-    int sig = sigtimedwait(&stop_signals, nullptr, &wait);
-    if (sig == SIGINT || sig == SIGTERM) {
-      std::cerr << "gpufleetd: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ": stopping\n";
-      break;
-    }
-    if (sig < 0 && errno != EAGAIN && errno != EINTR) {
-      std::cerr << "gpufleetd: sigtimedwait failed; stopping\n";
-      exit_code = 1;
-      break;
-    }
-    if (auto swept = (*ctl)->SweepLiveness(); !swept.ok()) {
-      std::cerr << "gpufleetd: liveness sweep: " << ToStd(swept.status().message()) << "\n";
-    }
-  }
-  (*server)->Stop();
-  server->reset();
-  ctl->reset();
-  store->reset();
-  return exit_code;
+  return (*run)->ServeUntilSignal(stop_signals);
 }
 
+constexpr char kAgentHelp[] = R"help(
+Runs the agent of one host: it enrols once with a single-use token (from an admin's
+`gpufleet tokens enrol HOST`), keeps its credential and the last desired state in
+--state-dir (mode 0600, written atomically), heartbeats, reports the host's GPUs, converges the
+host's vGPU instances to what the controller wants (level-triggered, with a full resync every
+--resync-interval), reports instances, telemetry and guest license leases. When the controller
+is away it keeps the host as last wanted. See docs/agents.md.
+
+The token may also come from --enrol-token-file or $GPUFLEET_ENROL_TOKEN (not visible in ps).
+
+Backends: sim (a host of a simulated cluster, from --scenario; docs/simulator.md). The real
+ones (sysfs mdev, vendor VFIO, vSphere) come in later releases.
+
+Examples:
+  gpufleetd agent --server http://127.0.0.1:8470 --host r730-1 --enrol-token gfe_... \
+                  --state-dir ./agent-r730-1 --backend sim --scenario seed
+
+Exit codes: 0 stopped by SIGINT/SIGTERM, 1 failed while running, 2 bad usage or state.)help";
+
+constexpr char kDemoHelp[] = R"help(
+Runs a whole vGPU cluster on this machine, no GPU needed: a controller (fresh SQLite data
+directory, removed at exit unless --data-dir is given), a simulated cluster, and one agent per
+simulated host, enrolled over the API like real ones. The license pools and VMs of the scenario
+are created through the API, so the planner places every vGPU and the agents create them.
+
+Scenarios: seed (built in: three Dell R730 hosts, one Tesla P40 each, vGPU 15.2, 16 vWS + 16
+vApps seats), mixed-kvm (built in: T4, A16, L40S, A100 with MIG), or a file
+(docs/simulator.md; examples/ has both built-in ones).
+
+Examples:
+  gpufleetd demo
+  gpufleetd demo --scenario mixed-kvm --listen 127.0.0.1:0
+  gpufleetd demo --scenario my-lab.yaml --data-dir ./demo-data
+
+Exit codes: 0 stopped by SIGINT/SIGTERM, 1 could not start, 2 bad usage or scenario.)help";
+
 int Main(int argc, char** argv) {
-  CLI::App app{"gpufleetd: the gpufleet daemons (controller; agent and demo come later)",
-               "gpufleetd"};
+  CLI::App app{"gpufleetd: the gpufleet daemons (controller, agent, demo)", "gpufleetd"};
   app.require_subcommand(1);
-  Flags flags;
+  gpufleetd::ControllerFlags flags;
   CLI::App* controller = app.add_subcommand("controller", "Run the control plane (REST API)");
   controller->footer(kControllerHelp);
   controller->add_option("--data-dir", flags.data_dir, "Directory of the store and admin token")
@@ -174,14 +107,55 @@ int Main(int argc, char** argv) {
       ->add_option("--heartbeat-interval", flags.heartbeat_interval,
                    "How often agents heartbeat; a host is down after 3 missed")
       ->capture_default_str();
+  controller->add_flag("!--no-auto-ha-restart", flags.auto_ha_restart,
+                       "Do not restart a down host's VMs elsewhere by itself (ha restart by hand)");
   controller->add_flag("--access-log", flags.access_log,
                        "Log one line per request to stderr (never tokens or bodies)");
+
+  gpufleetd::AgentFlags aflags;
+  CLI::App* agent = app.add_subcommand("agent", "Run the agent of one host");
+  agent->footer(kAgentHelp);
+  agent->add_option("--server", aflags.server, "The controller's URL")->required();
+  agent->add_option("--host", aflags.host, "This host's name in the controller")->required();
+  agent->add_option("--enrol-token", aflags.enrol_token, "Single-use enrolment token (gfe_...)");
+  agent->add_option("--enrol-token-file", aflags.enrol_token_file,
+                    "File holding the enrolment token");
+  agent->add_option("--state-dir", aflags.state_dir, "Where the credential and state live")
+      ->capture_default_str();
+  agent->add_option("--backend", aflags.backend, "sim")->capture_default_str();
+  agent->add_option("--scenario", aflags.scenario, "sim: seed, mixed-kvm or a scenario file")
+      ->capture_default_str();
+  agent
+      ->add_option("--resync-interval", aflags.resync_interval,
+                   "Full reconcile this often even with no change")
+      ->capture_default_str();
+  agent
+      ->add_option("--telemetry-interval", aflags.telemetry_interval,
+                   "Sample the GPUs and the BMC and report this often")
+      ->capture_default_str();
+  agent->add_flag("--manage-vms", aflags.manage_vms,
+                  "sim: start VMs once their vGPUs exist, stop those moved away");
+
+  gpufleetd::DemoFlags dflags;
+  CLI::App* demo = app.add_subcommand("demo", "Run a controller and a simulated cluster");
+  demo->footer(kDemoHelp);
+  demo->add_option("--scenario", dflags.scenario, "seed, mixed-kvm or a scenario file")
+      ->capture_default_str();
+  demo->add_option("--data-dir", dflags.data_dir, "Keep the controller's data here");
+  demo->add_option("--listen", dflags.listen, "host:port to serve on; port 0 picks one")
+      ->capture_default_str();
+  demo->add_option("--heartbeat-interval", dflags.heartbeat_interval,
+                   "How often the simulated agents heartbeat")
+      ->capture_default_str();
+  demo->add_flag("--no-vms", dflags.no_vms, "Do not create the scenario's VMs");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     int code = app.exit(e);
     return code == 0 ? 0 : 2;
   }
+  if (app.got_subcommand(agent)) return gpufleetd::RunAgent(aflags);
+  if (app.got_subcommand(demo)) return gpufleetd::RunDemo(dflags);
   return RunController(flags);
 }
 
