@@ -1,5 +1,6 @@
 #include "cmd/gpufleetd/agent_run.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
@@ -87,6 +88,9 @@ int RunAgent(const AgentFlags& flags) {
     std::cerr << "gpufleetd agent: " << s.message() << "\n";
     return absl::IsFailedPrecondition(s) || absl::IsInvalidArgument(s) ? 2 : 1;
   }
+  // Start-up decodes the catalog and the scenario; hand the freed heap back to the system so
+  // that an agent idling on a host does not keep it.
+  ::malloc_trim(0);
   std::cout << "gpufleetd agent: host " << flags.host << " (simulated) reporting to "
             << flags.server << std::endl;
   while (true) {
