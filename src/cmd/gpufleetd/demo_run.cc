@@ -102,6 +102,15 @@ void CreateVms(cli::Client& client, const backends::sim::Scenario& scenario,
   }
 }
 
+// The CLI built beside this binary (build/<preset>/src/cmd/gpufleet/gpufleet), if there is one.
+std::string CliBesideUs() {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return "";
+  std::filesystem::path cli = self.parent_path().parent_path() / "gpufleet" / "gpufleet";
+  return std::filesystem::exists(cli, ec) ? cli.string() : "";
+}
+
 void PrintWelcome(const std::string& url, const std::string& token,
                   const backends::sim::Scenario& scenario, const std::string& data_dir) {
   std::string first_host = scenario.hosts.empty() ? "r730-1" : scenario.hosts.front().name;
@@ -112,18 +121,28 @@ void PrintWelcome(const std::string& url, const std::string& token,
       break;
     }
   }
+  const std::pair<std::string, std::string> tries[] = {
+      {StrCat("gpufleet vm create demo-1 --type ", type), "place a vGPU VM"},
+      {"gpufleet vm migrate demo-1", "move it to another host"},
+      {StrCat("gpufleet host maintenance ", first_host), "evacuate a host"},
+      {"gpufleet ha check", "could every host fail and its VMs restart?"},
+      {"gpufleet events --follow", "watch it happen (Ctrl-C ends)"}};
+  std::size_t width = 0;
+  for (const auto& [command, what] : tries) width = std::max(width, command.size());
   std::cout << "\ngpufleet demo: a simulated cluster of " << scenario.hosts.size()
             << " hosts is running.\n\n"
             << "  URL:    " << url << "\n"
             << "  token:  " << token << "   (admin; also in " << data_dir << "/admin-token)\n\n"
-            << "In another terminal:\n"
-            << "  export GPUFLEET_SERVER=" << url << " GPUFLEET_TOKEN=" << token << "\n"
-            << "  gpufleet vm create demo-1 --type " << type << "     # place a vGPU VM\n"
-            << "  gpufleet vm migrate demo-1                        # move it to another host\n"
-            << "  gpufleet host maintenance " << first_host << "              # evacuate a host\n"
-            << "  gpufleet ha check                                 # would every VM restart?\n"
-            << "  gpufleet events --follow                          # watch it happen\n\n"
-            << "Ctrl-C stops the demo.\n"
+            << "In another terminal:\n";
+  if (std::string cli = CliBesideUs(); !cli.empty())
+    std::cout << "  alias gpufleet=" << cli << "\n";
+  std::cout << "  export GPUFLEET_SERVER=" << url << " GPUFLEET_TOKEN=" << token << "\n";
+  for (const auto& [command, what] : tries) {
+    std::cout << "  " << command << std::string(width + 2 - command.size(), ' ') << "# " << what
+              << "\n";
+  }
+  std::cout << "\nFaults on demand: docs/simulator.md (\"The demo's controls\"). Ctrl-C stops the "
+               "demo.\n"
             << std::endl;
 }
 
