@@ -13,7 +13,7 @@ namespace gpufleet::cli {
 struct TokensOptions {
   enum class What { kCreate, kList, kDelete, kEnrol };
   What what = What::kList;
-  std::string name;  // create/delete: the token; enrol: the host
+  std::string name;                       // create/delete: the token; enrol: the host
   std::string role;                       // create: viewer, operator or admin
   std::optional<int> expires_in_seconds;  // create, enrol
 };
