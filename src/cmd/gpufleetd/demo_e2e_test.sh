@@ -83,6 +83,12 @@ stamp "evacuated"
 # the automatic HA restart places its VMs elsewhere and their agents create them.
 sim() { curl -sf -X "$1" -H "Authorization: Bearer $GPUFLEET_TOKEN" \
              -H 'Content-Type: application/json' -d "${3:-{\}}" "$GPUFLEET_SERVER/api/v1/sim/$2"; }
+status_of() { curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "Authorization: Bearer $2" \
+                  -H 'Content-Type: application/json' -d "$4" "$GPUFLEET_SERVER/api/v1/sim/$3"; }
+[ "$(status_of PUT "$GPUFLEET_TOKEN" license-server '{"up":"yes"}')" = 400 ] ||
+  fail "a bad fault body is not a 400"
+[ "$(status_of POST "$GPUFLEET_TOKEN" hosts/nope/crash '{}')" = 404 ] || fail "unknown host not 404"
+[ "$(status_of POST wrong-token hosts/r730-1/crash '{}')" = 401 ] || fail "fault API without auth"
 VICTIM=$(vm_field model-1 host)
 [ -n "$VICTIM" ] || fail "model-1 has no host"
 sim POST "hosts/$VICTIM/crash" > /dev/null || fail "crash $VICTIM"
