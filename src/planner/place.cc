@@ -745,7 +745,11 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
         auto groups = mig_.find(board);
         if (groups == mig_.end()) continue;
         const std::map<const core::VgpuType*, int>& mix = outlook.MigMix(*board);
-        for (const auto& [layout, group] : groups->second) {
+        for (auto& entry : groups->second) {
+          // Named references, not structured bindings: clang 14 (the fuzz preset) cannot
+          // capture those in the lambdas below.
+          const auto& layout = entry.first;
+          auto& group = entry.second;
           // A layout's answers never change: computed once, kept with the group.
           auto [cached, fresh_entry] = group.fits.try_emplace(type);
           if (fresh_entry)
