@@ -54,7 +54,11 @@ absl::Status CheckGpuCapacity(store::WriteTx& tx, const core::Catalog& catalog,
                               const std::vector<store::DesiredInstance>& added) {
   std::set<std::pair<std::string, std::string>> touched;
   for (const store::DesiredInstance& d : added) touched.insert({d.host, d.gpu});
-  for (const auto& [host, id] : touched) {
+  for (const auto& key : touched) {
+    // Named references, not structured bindings: clang 14 (the fuzz preset) cannot capture
+    // those in the lambda below.
+    const std::string& host = key.first;
+    const std::string& id = key.second;
     GPUFLEET_ASSIGN_OR_RETURN(store::Gpu gpu, tx.GetGpu(host, id));
     GPUFLEET_ASSIGN_OR_RETURN(auto on_gpu,
                               tx.ListDesiredInstances({.host = host, .gpu = id, .vm = ""}));
