@@ -94,8 +94,9 @@ absl::Status RunHaCheck(Context& ctx, std::ostream& out) {
     out << "\nSpare capacity N+1 still needs:\n";
     Table t({"TYPE", "INSTANCES", "ON HOSTS"});
     for (const json& v : reserve) {
+      const json& hosts = v.value("hosts", json::array());
       t.AddRow({StrOr(v, "type"), v.contains("instances") ? v["instances"].dump() : "-",
-                Joined(v.value("hosts", json::array()))});
+                hosts.empty() && v.contains("note") ? StrOr(v, "note") : Joined(hosts)});
     }
     t.Print(out);
   }

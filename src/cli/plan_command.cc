@@ -5,6 +5,7 @@
 #include "absl/status/status.h"
 #include "common/strings.h"
 #include "planner/cluster_yaml.h"
+#include "planner/plan_json.h"
 #include "planner/planner.h"
 
 namespace gpufleet::cli {
@@ -14,12 +15,7 @@ using nlohmann::json;
 using planner::GpuMode;
 
 absl::StatusOr<planner::Policy> ParsePolicy(std::string_view text) {
-  const std::string t = AsciiLower(text);
-  if (t == "fragmentation" || t == "fragmentation-aware") {
-    return planner::Policy::kFragmentationAware;
-  }
-  if (t == "spread") return planner::Policy::kSpread;
-  if (t == "consolidate") return planner::Policy::kConsolidate;
+  if (std::optional<planner::Policy> p = planner::PolicyFromName(text)) return *p;
   return absl::InvalidArgumentError(StrCat("--policy ", QuoteForMessage(text),
                                            ": expected fragmentation, spread or consolidate"));
 }
@@ -62,89 +58,13 @@ std::vector<std::string> VmsOn(const planner::Cluster& c, const planner::Gpu& g)
   return names;
 }
 
-json GpuJson(const planner::Cluster& c, const planner::Gpu& g) {
-  json instances = json::array();
-  for (const planner::Instance& i : g.instances) {
-    json inst = {{"vm", VmAt(c, i.vm).name}, {"type", i.type->name}};
-    if (i.placement >= 0) inst["placement"] = i.placement;
-    instances.push_back(std::move(inst));
-  }
-  json j = {{"id", g.id},
-            {"board", g.board->prefix},
-            {"mode", planner::GpuModeName(g.mode)},
-            {"carved", g.carved != nullptr ? json(g.carved->name) : json(nullptr)},
-            {"instances", std::move(instances)},
-            {"framebuffer_used_mib", planner::UsedFramebufferMib(g)},
-            {"framebuffer_mib", g.board->framebuffer_mib}};
-  if (g.mode == GpuMode::kEqualSize && g.carved != nullptr) {
-    j["max_instances"] = g.carved->max_instances;
-  }
-  if (g.mode == GpuMode::kPassthrough) {
-    j["passthrough_vm"] =
-        g.passthrough_vm >= 0 ? json(VmAt(c, g.passthrough_vm).name) : json(nullptr);
-  }
-  return j;
-}
-
 json ResultJson(const PlanCommandOptions& o, planner::Policy policy, const planner::PlanResult& r) {
-  const planner::Cluster& c = r.cluster;
-  int gpus = 0;
-  json hosts = json::array();
-  for (const planner::Host& h : c.hosts) {
-    json host_gpus = json::array();
-    for (const planner::Gpu& g : h.gpus) host_gpus.push_back(GpuJson(c, g));
-    gpus += static_cast<int>(h.gpus.size());
-    hosts.push_back(
-        {{"name", h.name}, {"state", planner::HostStateName(h.state)}, {"gpus", host_gpus}});
-  }
-  json placed = json::array();
-  for (const planner::Assignment& a : r.placed) {
-    const planner::Host& h = c.hosts[static_cast<std::size_t>(a.host)];
-    std::vector<std::string> ids, types;
-    for (int g : a.gpus) ids.push_back(h.gpus[static_cast<std::size_t>(g)].id);
-    for (const core::VgpuType* t : a.types) types.push_back(t != nullptr ? t->name : "passthrough");
-    placed.push_back(
-        {{"vm", VmAt(c, a.vm).name}, {"host", h.name}, {"gpus", ids}, {"types", types}});
-  }
-  json rejected = json::array();
-  for (const planner::Rejection& x : r.rejected) {
-    rejected.push_back({{"vm", VmAt(c, x.vm).name}, {"reason", x.reason}});
-  }
-  json bounds = json::array();
-  for (const planner::BoardBound& b : r.bounds) {
-    bounds.push_back({{"board", b.board},
-                      {"gpus_needed", b.gpus_needed},
-                      {"gpus_used", b.gpus_used},
-                      {"gap", b.gpus_used - b.gpus_needed}});
-  }
-  json stranded = json::array();
-  for (const planner::Stranded& s : r.stranded) {
-    const planner::Host& h = c.hosts[static_cast<std::size_t>(s.host)];
-    const planner::Gpu& g = h.gpus[static_cast<std::size_t>(s.gpu)];
-    stranded.push_back({{"host", h.name},
-                        {"gpu", g.id},
-                        {"carved", g.carved != nullptr ? json(g.carved->name) : json(nullptr)},
-                        {"free_instances", s.free_instances},
-                        {"stranded_mib", s.stranded_mib}});
-  }
-  return {{"cluster", o.cluster},
-          {"demand", o.demand ? json(*o.demand) : json(nullptr)},
-          {"policy", planner::PolicyName(policy)},
-          {"from_scratch", o.from_scratch},
-          {"summary",
-           {{"vms", r.placed.size() + r.rejected.size()},
-            {"placed", r.placed.size()},
-            {"rejected", r.rejected.size()},
-            {"gpus_used", r.gpus_used},
-            {"gpus", gpus},
-            {"hosts_used", r.hosts_used},
-            {"hosts", c.hosts.size()}}},
-          {"hosts", std::move(hosts)},
-          {"placed", std::move(placed)},
-          {"rejected", std::move(rejected)},
-          {"bounds", std::move(bounds)},
-          {"stranded", std::move(stranded)},
-          {"free_by_type", r.free_by_type}};
+  json doc = {{"cluster", o.cluster},
+              {"demand", o.demand ? json(*o.demand) : json(nullptr)},
+              {"policy", planner::PolicyName(policy)},
+              {"from_scratch", o.from_scratch}};
+  doc.update(planner::PlanResultJson(r));
+  return doc;
 }
 
 void PrintTable(const json& doc, const planner::PlanResult& r, std::ostream& out) {

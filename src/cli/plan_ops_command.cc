@@ -155,7 +155,9 @@ absl::Status RunHa(Context& ctx, const PlanOpsOptions& o, std::ostream& out) {
   }
   json reserve = json::array();
   for (const planner::Reservation& res : r.reserve) {
-    reserve.push_back({{"type", res.type}, {"instances", res.instances}, {"hosts", res.hosts}});
+    json item = {{"type", res.type}, {"instances", res.instances}, {"hosts", res.hosts}};
+    if (!res.note.empty()) item["note"] = res.note;
+    reserve.push_back(std::move(item));
   }
   const json doc = {{"n_plus_one", r.n_plus_one},
                     {"failures", std::move(failures)},
@@ -193,9 +195,8 @@ absl::Status RunHa(Context& ctx, const PlanOpsOptions& o, std::ostream& out) {
   out << "\nN+1: no. To survive the worst single-host failure, keep this much spare:\n";
   Table rt({"TYPE", "INSTANCES", "EMPTY GPUS TO KEEP IT ON"});
   for (const planner::Reservation& res : r.reserve) {
-    rt.AddRow({res.type, StrCat(res.instances),
-               res.hosts.empty() ? "no empty GPU of its board: add one, or free one (plan defrag)"
-                                 : StrJoin(res.hosts, ", ")});
+    rt.AddRow(
+        {res.type, StrCat(res.instances), res.hosts.empty() ? res.note : StrJoin(res.hosts, ", ")});
   }
   rt.Print(out);
   return absl::OkStatus();

@@ -275,8 +275,18 @@ absl::Status TokenAuth::AddRoutes(api::Router& router) {
   GPUFLEET_RETURN_IF_ERROR(
       router.Add("POST", "/api/v1/enrolment-tokens", Access::Admin(),
                  [this](const api::Request& r) { return PostEnrolmentToken(r); }));
+  GPUFLEET_RETURN_IF_ERROR(router.Add("GET", "/api/v1/whoami", Access::Viewer(),
+                                      [](const api::Request& r) { return WhoAmI(r); }));
   return router.Add("POST", "/api/v1/agents/enrol", Access::Public(),
                     [this](const api::Request& r) { return Enrol(r); });
+}
+
+api::Response TokenAuth::WhoAmI(const api::Request& request) {
+  if (!request.principal.has_value()) {
+    return api::Response::Error(absl::UnauthenticatedError("no credentials"));
+  }
+  return api::Response::Json(
+      {{"name", request.principal->name}, {"role", api::RoleName(request.principal->role)}});
 }
 
 api::Response TokenAuth::PostToken(const api::Request& request) {

@@ -86,6 +86,8 @@ class TokenAuth final : public api::Authenticator, public api::AuthAuditSink {
   api::Response DeleteToken(const api::Request& request);
   api::Response PostEnrolmentToken(const api::Request& request);
   api::Response Enrol(const api::Request& request);
+  // GET /api/v1/whoami: the caller's token name and role (what the dashboard shows and hides).
+  static api::Response WhoAmI(const api::Request& request);
   absl::StatusOr<api::Principal> AuthenticateApiToken(std::string_view token);
   absl::StatusOr<api::Principal> AuthenticateAgent(std::string_view token);
   // Stores a token whose secret the caller drew; event "token.created" by `actor`.

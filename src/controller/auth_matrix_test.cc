@@ -16,7 +16,8 @@ using testing::TempDir;
 using testing::TestController;
 
 // Routes that take POST but change nothing (dry-run plans): viewers may use them.
-const std::set<std::string> kReadOnlyPosts = {"/api/v1/plans/evacuate", "/api/v1/plans/ha"};
+const std::set<std::string> kReadOnlyPosts = {"/api/v1/plans/evacuate", "/api/v1/plans/ha",
+                                              "/api/v1/plans/place", "/api/v1/plans/demand"};
 
 std::string Fill(std::string path, std::string_view host) {
   auto replace = [&](std::string_view param, std::string_view value) {

@@ -20,6 +20,7 @@ Controller::Controller(store::Store& store, const os::Clock& clock, ControllerOp
   auth_ = std::make_unique<TokenAuth>(context_, options_.auth);
   inventory_ = std::make_unique<Inventory>(context_, options_.inventory);
   vms_ = std::make_unique<Vms>(context_);
+  plans_ = std::make_unique<Plans>(context_);
   events_ = std::make_unique<Events>(context_);
   operations_ = std::make_unique<Operations>(context_);
   licenses_ = std::make_unique<Licenses>(context_);
@@ -80,11 +81,13 @@ absl::StatusOr<api::Router> Controller::BuildRouter() {
   GPUFLEET_RETURN_IF_ERROR(auth_->AddRoutes(router));
   GPUFLEET_RETURN_IF_ERROR(inventory_->AddRoutes(router));
   GPUFLEET_RETURN_IF_ERROR(vms_->AddRoutes(router));
+  GPUFLEET_RETURN_IF_ERROR(plans_->AddRoutes(router));
   GPUFLEET_RETURN_IF_ERROR(events_->AddRoutes(router));
   GPUFLEET_RETURN_IF_ERROR(operations_->AddRoutes(router));
   GPUFLEET_RETURN_IF_ERROR(licenses_->AddRoutes(router));
   GPUFLEET_RETURN_IF_ERROR(agent_sync_->AddRoutes(router));
   GPUFLEET_RETURN_IF_ERROR(telemetry_->AddRoutes(router));
+  GPUFLEET_RETURN_IF_ERROR(options_.web.AddRoutes(router));
   return router;
 }
 

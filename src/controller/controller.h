@@ -11,6 +11,7 @@
 #include "api/http_server.h"
 #include "api/metrics.h"
 #include "api/router.h"
+#include "api/static_site.h"
 #include "controller/agent_sync.h"
 #include "controller/auth.h"
 #include "controller/context.h"
@@ -19,6 +20,7 @@
 #include "controller/licenses.h"
 #include "controller/operations.h"
 #include "controller/placement.h"
+#include "controller/plans.h"
 #include "controller/telemetry.h"
 #include "controller/vms.h"
 #include "core/catalog.h"
@@ -36,6 +38,9 @@ struct ControllerOptions {
   const core::Catalog* catalog = nullptr;
   // When the liveness sweep marks a host down, start an ha-restart operation for its VMs.
   bool auto_ha_restart = true;
+  // The dashboard served at "/" (api/static_site.h): the web/ build, or a page saying why it is
+  // missing.
+  api::StaticSite web = api::StaticSite::NotBuilt("no dashboard directory was given (--web-dir)");
 };
 
 // The services of `gpufleetd controller`, wired together: auth, inventory and liveness, VMs and
@@ -97,6 +102,7 @@ class Controller {
   std::unique_ptr<TokenAuth> auth_;
   std::unique_ptr<Inventory> inventory_;
   std::unique_ptr<Vms> vms_;
+  std::unique_ptr<Plans> plans_;
   std::unique_ptr<Events> events_;
   std::unique_ptr<Operations> operations_;
   std::unique_ptr<Licenses> licenses_;

@@ -99,12 +99,8 @@ absl::Status Vms::AddRoutes(api::Router& router) {
                                       [this](const api::Request& r) { return List(r); }));
   GPUFLEET_RETURN_IF_ERROR(router.Add("GET", "/api/v1/vms/{vm}", Access::Viewer(),
                                       [this](const api::Request& r) { return Get(r); }));
-  GPUFLEET_RETURN_IF_ERROR(router.Add("DELETE", "/api/v1/vms/{vm}", Access::Operator(),
-                                      [this](const api::Request& r) { return Delete(r); }));
-  GPUFLEET_RETURN_IF_ERROR(router.Add("POST", "/api/v1/plans/evacuate", Access::Viewer(),
-                                      [this](const api::Request& r) { return PlanEvacuate(r); }));
-  return router.Add("POST", "/api/v1/plans/ha", Access::Viewer(),
-                    [this](const api::Request& r) { return PlanHa(r); });
+  return router.Add("DELETE", "/api/v1/vms/{vm}", Access::Operator(),
+                    [this](const api::Request& r) { return Delete(r); });
 }
 
 api::Response Vms::Create(const api::Request& request) {
@@ -257,53 +253,6 @@ api::Response Vms::Delete(const api::Request& request) {
   });
   if (!s.ok()) return api::Response::Error(s);
   return api::Response::NoContent();
-}
-
-api::Response Vms::PlanEvacuate(const api::Request& request) {
-  absl::StatusOr<nlohmann::json> body = JsonObjectBody(request);
-  if (!body.ok()) return api::Response::Error(body.status());
-  JsonReader reader(*body, "");
-  std::string host = reader.String("host");
-  if (absl::Status s = reader.Finish(); !s.ok()) return api::Response::Error(s);
-  absl::StatusOr<nlohmann::json> out =
-      context_.placement->Locked([&](FleetState& state) -> absl::StatusOr<nlohmann::json> {
-        auto it = state.hosts.find(host);
-        if (it == state.hosts.end()) {
-          return WithField(
-              absl::NotFoundError(StrCat("host ", QuoteForMessage(host), " not found")), "host");
-        }
-        planner::EvacuationResult r = state.fleet->PlanEvacuation(it->second);
-        const planner::Cluster& c = state.fleet->cluster();
-        nlohmann::json moves = nlohmann::json::array();
-        for (const planner::Move& m : r.moves) moves.push_back(MoveJson(c, m));
-        return nlohmann::json{
-            {"host", host}, {"dry_run", true}, {"moves", moves}, {"stuck", StuckJson(c, r.stuck)}};
-      });
-  return api::Response::FromStatusOr(out);
-}
-
-api::Response Vms::PlanHa(const api::Request&) {
-  absl::StatusOr<nlohmann::json> out =
-      context_.placement->Locked([&](FleetState& state) -> absl::StatusOr<nlohmann::json> {
-        planner::HaResult r = state.fleet->CheckHa();
-        const planner::Cluster& c = state.fleet->cluster();
-        nlohmann::json failures = nlohmann::json::array();
-        for (const planner::HostFailure& f : r.failures) {
-          failures.push_back({{"host", HostName(c, f.host)},
-                              {"vms", f.vms},
-                              {"cannot_restart", StuckJson(c, f.cannot_restart)},
-                              {"missing_by_type", f.missing_by_type}});
-        }
-        nlohmann::json reserve = nlohmann::json::array();
-        for (const planner::Reservation& v : r.reserve) {
-          reserve.push_back({{"type", v.type}, {"instances", v.instances}, {"hosts", v.hosts}});
-        }
-        return nlohmann::json{{"dry_run", true},
-                              {"n_plus_one", r.n_plus_one},
-                              {"failures", failures},
-                              {"reserve", reserve}};
-      });
-  return api::Response::FromStatusOr(out);
 }
 
 }  // namespace gpufleet::controller

@@ -11,7 +11,7 @@
 
 namespace gpufleet::controller {
 
-// VMs and their desired vGPU instances, placed by the planner, and the dry-run plans.
+// VMs and their desired vGPU instances, placed by the planner.
 // Thread-safe.
 //
 // Routes:
@@ -20,8 +20,7 @@ namespace gpufleet::controller {
 //   GET    /api/v1/vms?limit=&cursor=  viewer; next_cursor when there are more
 //   GET    /api/v1/vms/{vm}            viewer; ETag
 //   DELETE /api/v1/vms/{vm}            operator; If-Match honoured (412 on mismatch)
-//   POST   /api/v1/plans/evacuate      viewer: {host} -> the moves that would empty it
-//   POST   /api/v1/plans/ha            viewer: can every host's VMs restart elsewhere (N+1)?
+// (The dry-run plans are in plans.h.)
 //
 // A placement and its store write run under the Placement lock, so concurrent requests never
 // double-book; the write also re-checks each GPU's capacity in its own transaction.
@@ -36,8 +35,6 @@ class Vms {
   api::Response List(const api::Request& request);
   api::Response Get(const api::Request& request);
   api::Response Delete(const api::Request& request);
-  api::Response PlanEvacuate(const api::Request& request);
-  api::Response PlanHa(const api::Request& request);
 
   Context context_;
 };

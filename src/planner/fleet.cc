@@ -23,6 +23,13 @@ int Fleet::AddVm(Vm vm) {
 
 Decision Fleet::Place(int vm) const { return placer_->Decide(cluster_, vm); }
 
+Decision Fleet::PlaceWhatIf(Vm vm) {
+  cluster_.vms.push_back(std::move(vm));
+  Decision decision = placer_->Decide(cluster_, static_cast<int>(cluster_.vms.size()) - 1);
+  cluster_.vms.pop_back();
+  return decision;
+}
+
 void Fleet::Commit(const Assignment& assignment) { placer_->Commit(cluster_, assignment); }
 
 void Fleet::Remove(int vm) { placer_->Remove(cluster_, vm); }

@@ -33,6 +33,9 @@ class Fleet {
   // Where cluster().vms[vm] would go now; see planner::Place (online placement: the reserve of
   // empty GPUs on large boards near full is on, as there; the what-ifs below turn it off).
   [[nodiscard]] Decision Place(int vm) const;
+  // Where `vm`, which is not in the fleet, would go now: Place without adding it (a dry run). The
+  // assignment's `vm` is cluster().vms.size(), an index that does not exist afterwards.
+  [[nodiscard]] Decision PlaceWhatIf(Vm vm);
   // Records an assignment from Place (the VM must not be placed).
   void Commit(const Assignment& assignment);
   // The VM leaves its GPUs (stays in cluster().vms).

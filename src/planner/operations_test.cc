@@ -224,6 +224,15 @@ TEST(FleetTest, WhatIfsMatchTheOneShotFunctionsAndUndoThemselves) {
       EXPECT_EQ(before.explanation, after.explanation);
       (void)failure;
     }
+    // A dry-run placement answers as Place on the VM added, and adds nothing.
+    const std::size_t vms = fleet.cluster().vms.size();
+    const Decision dry = fleet.PlaceWhatIf(c.vms.front());
+    EXPECT_EQ(fleet.cluster().vms.size(), vms);
+    EXPECT_EQ(dry.explanation, before.explanation);
+    ASSERT_EQ(dry.assignment.has_value(), before.assignment.has_value());
+    if (dry.assignment) {
+      EXPECT_EQ(dry.assignment->gpus, before.assignment->gpus);
+    }
     const HaResult a = CheckHa(c), b = fleet.CheckHa();
     EXPECT_EQ(a.n_plus_one, b.n_plus_one);
     ASSERT_EQ(a.failures.size(), b.failures.size());

@@ -23,6 +23,14 @@ std::string_view PolicyName(Policy p) {
   return "?";
 }
 
+std::optional<Policy> PolicyFromName(std::string_view name) {
+  const std::string n = AsciiLower(name);
+  if (n == "fragmentation" || n == "fragmentation-aware") return Policy::kFragmentationAware;
+  if (n == "spread") return Policy::kSpread;
+  if (n == "consolidate") return Policy::kConsolidate;
+  return std::nullopt;
+}
+
 std::vector<const core::VgpuType*> CandidateTypes(const Requirement& need, const core::Board& board,
                                                   bool mig_gpu) {
   std::vector<const core::VgpuType*> out;

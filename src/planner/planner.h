@@ -20,6 +20,8 @@ enum class Policy {
   kConsolidate,         // vSphere "group VMs on GPU until full": fullest GPU first
 };
 [[nodiscard]] std::string_view PolicyName(Policy p);
+// "fragmentation" (or PolicyName's "fragmentation-aware"), "spread", "consolidate", any case.
+[[nodiscard]] std::optional<Policy> PolicyFromName(std::string_view name);
 
 struct PlaceOptions {
   Policy policy = Policy::kFragmentationAware;
@@ -166,7 +168,10 @@ struct HostFailure {
 struct Reservation {
   std::string type;
   int instances = 0;
-  std::vector<std::string> hosts;  // hosts with an empty GPU of the type's board, to keep spare
+  // Where to keep it: ready hosts with an empty GPU of the type's board that a VM left homeless
+  // could restart on (guest driver, labels, anti-affinity), best first; at most five.
+  std::vector<std::string> hosts;
+  std::string note;  // when `hosts` is empty: why no host qualifies
 };
 
 struct HaResult {

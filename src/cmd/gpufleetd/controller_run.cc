@@ -8,6 +8,7 @@
 
 #include "api/server_options.h"
 #include "common/strings.h"
+#include "os/file_system.h"
 
 namespace gpufleet::gpufleetd {
 
@@ -18,6 +19,26 @@ sigset_t BlockStopSignals() {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   return stop_signals;
+}
+
+absl::StatusOr<api::StaticSite> LoadDashboard(const std::string& web_dir) {
+  std::unique_ptr<os::FileSystem> fs = os::NewPosixFileSystem();
+  if (!web_dir.empty()) {
+    absl::StatusOr<api::StaticSite> site = api::StaticSite::Load(*fs, web_dir);
+    if (!site.ok()) {
+      return absl::InvalidArgumentError(StrCat("--web-dir: ", site.status().message()));
+    }
+    return site;
+  }
+#ifdef GPUFLEET_DEFAULT_WEB_DIR
+  const std::string built = GPUFLEET_DEFAULT_WEB_DIR;
+  if (fs->Exists(StrCat(built, "/index.html"))) return api::StaticSite::Load(*fs, built);
+  return api::StaticSite::NotBuilt(
+      StrCat("There is no index.html in ", built,
+             ": npm was missing when gpufleetd was built, or the web target was not built."));
+#else
+  return api::StaticSite::NotBuilt("gpufleetd was built without the dashboard (no npm).");
+#endif
 }
 
 absl::StatusOr<std::unique_ptr<RunningController>> RunningController::Start(
@@ -50,6 +71,10 @@ absl::StatusOr<std::unique_ptr<RunningController>> RunningController::Start(
   options.data_dir = flags.data_dir;
   options.inventory.heartbeat_interval = run->interval_;
   options.auto_ha_restart = flags.auto_ha_restart;
+  absl::StatusOr<api::StaticSite> web = LoadDashboard(flags.web_dir);
+  if (!web.ok()) return web.status();
+  run->dashboard_built_ = web->built();
+  options.web = *std::move(web);
   auto ctl = controller::Controller::Create(*run->store_, clock, options);
   if (!ctl.ok()) {
     return absl::Status(ctl.status().code(),

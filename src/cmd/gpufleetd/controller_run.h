@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "api/http_server.h"
 #include "api/router.h"
+#include "api/static_site.h"
 #include "controller/controller.h"
 #include "os/clock.h"
 #include "store/sqlite_store.h"
@@ -29,7 +30,15 @@ struct ControllerFlags {
   std::string heartbeat_interval = "10s";
   bool access_log = false;
   bool auto_ha_restart = true;  // start an ha-restart operation when a host with VMs goes down
+  // The dashboard's files (the web/ build output). "" = the build's own output
+  // (GPUFLEET_DEFAULT_WEB_DIR) when it was built, else a "dashboard not built" page; a directory
+  // given explicitly must hold index.html.
+  std::string web_dir{};
 };
+
+// The dashboard for `web_dir` as ControllerFlags::web_dir describes it. InvalidArgument naming
+// --web-dir when an explicit directory cannot be served.
+absl::StatusOr<api::StaticSite> LoadDashboard(const std::string& web_dir);
 
 class RunningController {
  public:
@@ -42,6 +51,8 @@ class RunningController {
   ~RunningController();
 
   [[nodiscard]] std::string url() const { return url_; }
+  // Whether "/" serves the dashboard (false: the "not built" page).
+  [[nodiscard]] bool dashboard_built() const { return dashboard_built_; }
   [[nodiscard]] const std::optional<std::string>& initial_admin_token() const {
     return controller_->initial_admin_token();
   }
@@ -57,6 +68,7 @@ class RunningController {
   RunningController() = default;
 
   absl::Duration interval_;
+  bool dashboard_built_ = false;
   std::string url_{};
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<controller::Controller> controller_;

@@ -112,7 +112,8 @@ std::string CliBesideUs() {
 }
 
 void PrintWelcome(const std::string& url, const std::string& token,
-                  const backends::sim::Scenario& scenario, const std::string& data_dir) {
+                  const backends::sim::Scenario& scenario, const std::string& data_dir,
+                  bool dashboard) {
   std::string first_host = scenario.hosts.empty() ? "r730-1" : scenario.hosts.front().name;
   std::string type = "P40-3Q";
   for (const backends::sim::VmSpec& vm : scenario.vms) {
@@ -132,8 +133,11 @@ void PrintWelcome(const std::string& url, const std::string& token,
   std::cout << "\ngpufleet demo: a simulated cluster of " << scenario.hosts.size()
             << " hosts is running.\n\n"
             << "  URL:    " << url << "\n"
-            << "  token:  " << token << "   (admin; also in " << data_dir << "/admin-token)\n\n"
-            << "In another terminal:\n";
+            << "  token:  " << token << "   (admin; also in " << data_dir << "/admin-token)\n"
+            << "  dashboard: "
+            << (dashboard ? StrCat(url, "/  (log in with the token)")
+                          : StrCat("not built (", url, "/ says why; make demo builds it)"))
+            << "\n\nIn another terminal:\n";
   if (std::string cli = CliBesideUs(); !cli.empty())
     std::cout << "  alias gpufleet=" << cli << "\n";
   std::cout << "  export GPUFLEET_SERVER=" << url << " GPUFLEET_TOKEN=" << token << "\n";
@@ -171,7 +175,8 @@ int RunDemo(const DemoFlags& flags) {
     std::unique_ptr<os::Clock> clock = os::NewRealClock();
     ControllerFlags cflags{.data_dir = data_dir,
                            .listen = flags.listen,
-                           .heartbeat_interval = flags.heartbeat_interval};
+                           .heartbeat_interval = flags.heartbeat_interval,
+                           .web_dir = flags.web_dir};
     // The simulated hardware starts with no VMs: the demo asks the controller for them, so
     // every vGPU is placed by the planner and created by an agent, as on real hosts.
     backends::sim::Scenario hardware = *scenario;
@@ -236,7 +241,7 @@ int RunDemo(const DemoFlags& flags) {
       if (flags.scenario == "seed") {
         for (const auto& [name, type] : kSeedStarterVms) loads.try_emplace(name, 35.0);
       }
-      PrintWelcome((*ctl)->url(), *token, *scenario, data_dir);
+      PrintWelcome((*ctl)->url(), *token, *scenario, data_dir, (*ctl)->dashboard_built());
       code = (*ctl)->ServeUntilSignal(stop_signals, [&] {
         // A VM gets its load once the agent has started it.
         for (auto it = loads.begin(); it != loads.end();) {

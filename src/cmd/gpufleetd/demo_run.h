@@ -10,7 +10,8 @@ struct DemoFlags {
   std::string data_dir{};         // "" = a fresh temporary directory, removed at exit
   std::string listen = "127.0.0.1:8470";
   std::string heartbeat_interval = "2s";
-  bool no_vms = false;  // do not create the scenario's VMs
+  bool no_vms = false;    // do not create the scenario's VMs
+  std::string web_dir{};  // see ControllerFlags::web_dir
 };
 
 // `gpufleetd demo`: a controller on an embedded SQLite directory, a simulated cluster, one agent

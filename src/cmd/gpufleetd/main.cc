@@ -109,6 +109,8 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   controller->add_flag("!--no-auto-ha-restart", flags.auto_ha_restart,
                        "Do not restart a down host's VMs elsewhere by itself (ha restart by hand)");
+  controller->add_option("--web-dir", flags.web_dir,
+                         "The dashboard's files (web/ build); default: this build's own");
   controller->add_flag("--access-log", flags.access_log,
                        "Log one line per request to stderr (never tokens or bodies)");
 
@@ -148,6 +150,8 @@ int Main(int argc, char** argv) {
                    "How often the simulated agents heartbeat")
       ->capture_default_str();
   demo->add_flag("--no-vms", dflags.no_vms, "Do not create the scenario's VMs");
+  demo->add_option("--web-dir", dflags.web_dir,
+                   "The dashboard's files (web/ build); default: this build's own");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
