@@ -275,10 +275,53 @@ absl::Status TokenAuth::AddRoutes(api::Router& router) {
   GPUFLEET_RETURN_IF_ERROR(
       router.Add("POST", "/api/v1/enrolment-tokens", Access::Admin(),
                  [this](const api::Request& r) { return PostEnrolmentToken(r); }));
+  GPUFLEET_RETURN_IF_ERROR(router.Add("GET", "/api/v1/agents", Access::Admin(),
+                                      [this](const api::Request& r) { return ListAgents(r); }));
+  GPUFLEET_RETURN_IF_ERROR(router.Add("DELETE", "/api/v1/agents/{agent}", Access::Admin(),
+                                      [this](const api::Request& r) { return RevokeAgent(r); }));
   GPUFLEET_RETURN_IF_ERROR(router.Add("GET", "/api/v1/whoami", Access::Viewer(),
                                       [](const api::Request& r) { return WhoAmI(r); }));
   return router.Add("POST", "/api/v1/agents/enrol", Access::Public(),
                     [this](const api::Request& r) { return Enrol(r); });
+}
+
+api::Response TokenAuth::ListAgents(const api::Request&) {
+  nlohmann::json items = nlohmann::json::array();
+  absl::Status s = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
+    GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::AgentCredential> rows, tx.ListAgentCredentials());
+    for (const store::AgentCredential& c : rows) {
+      items.push_back({{"agent", c.agent},
+                       {"revoked", c.revoked},
+                       {"created_at", TimeText(c.created_at)},
+                       {"last_seen_at", TimeOrNull(c.last_seen_at)}});
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return api::Response::Error(s);
+  return api::Response::Json({{"items", items}});
+}
+
+api::Response TokenAuth::RevokeAgent(const api::Request& request) {
+  const std::string agent(request.PathParam("agent"));
+  absl::Status s = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+    absl::StatusOr<store::AgentCredential> row = tx.GetAgentCredential(agent);
+    if (absl::IsNotFound(row.status())) {
+      return WithField(
+          absl::NotFoundError(StrCat("agent ", QuoteForMessage(agent), " has no credential")),
+          "agent");
+    }
+    GPUFLEET_RETURN_IF_ERROR(row.status());
+    if (row->revoked) return absl::OkStatus();  // idempotent
+    row->revoked = true;
+    GPUFLEET_RETURN_IF_ERROR(tx.UpdateAgentCredential(*row));
+    return AppendEvent(tx, "agent.revoked", StrCat("agent/", agent), ActorOf(request),
+                       StrCat("agent ", agent,
+                              "'s credential revoked; it must enrol again with a new "
+                              "enrolment token"));
+  });
+  if (!s.ok()) return api::Response::Error(s);
+  ForgetAll();
+  return api::Response::NoContent();
 }
 
 api::Response TokenAuth::WhoAmI(const api::Request& request) {

@@ -77,8 +77,14 @@ class TokenAuth final : public api::Authenticator, public api::AuthAuditSink {
   absl::StatusOr<std::optional<std::string>> BootstrapAdminToken(std::string_view data_dir);
 
   // POST/GET /api/v1/tokens, DELETE /api/v1/tokens/{name} (admin);
-  // POST /api/v1/enrolment-tokens (admin); POST /api/v1/agents/enrol (public).
+  // POST /api/v1/enrolment-tokens (admin); POST /api/v1/agents/enrol (public);
+  // GET /api/v1/agents, DELETE /api/v1/agents/{agent} (admin: revoke; the agent must enrol
+  // again with a new enrolment token); GET /api/v1/whoami (any token).
   absl::Status AddRoutes(api::Router& router);
+
+  // Empties the verified-credential cache: a deletion or revocation made elsewhere (a host's
+  // deletion) applies to the next request.
+  void ForgetAll();
 
  private:
   api::Response PostToken(const api::Request& request);
@@ -88,6 +94,8 @@ class TokenAuth final : public api::Authenticator, public api::AuthAuditSink {
   api::Response Enrol(const api::Request& request);
   // GET /api/v1/whoami: the caller's token name and role (what the dashboard shows and hides).
   static api::Response WhoAmI(const api::Request& request);
+  api::Response ListAgents(const api::Request& request);
+  api::Response RevokeAgent(const api::Request& request);
   absl::StatusOr<api::Principal> AuthenticateApiToken(std::string_view token);
   absl::StatusOr<api::Principal> AuthenticateAgent(std::string_view token);
   // Stores a token whose secret the caller drew; event "token.created" by `actor`.
@@ -107,7 +115,6 @@ class TokenAuth final : public api::Authenticator, public api::AuthAuditSink {
   // Caches `verified` unless ForgetAll ran since `generation` was read (a deletion or
   // re-enrolment may have raced with the store read).
   void Remember(const std::string& hash, Verified verified, std::uint64_t generation);
-  void ForgetAll();
   std::uint64_t Generation();
 
   Context context_;

@@ -28,6 +28,7 @@ std::string Fill(std::string path, std::string_view host) {
   replace("{host}", host);
   replace("{vm}", "vm-x");
   replace("{name}", "tok-x");
+  replace("{agent}", "agent-x");
   return path;
 }
 

@@ -18,7 +18,9 @@ Controller::Controller(store::Store& store, const os::Clock& clock, ControllerOp
   context_.catalog = options_.catalog != nullptr ? options_.catalog : &core::Catalog::Embedded();
   context_.placement = &placement_;
   auth_ = std::make_unique<TokenAuth>(context_, options_.auth);
-  inventory_ = std::make_unique<Inventory>(context_, options_.inventory);
+  InventoryOptions inventory = options_.inventory;
+  inventory.credentials_revoked = [this] { auth_->ForgetAll(); };
+  inventory_ = std::make_unique<Inventory>(context_, inventory);
   vms_ = std::make_unique<Vms>(context_);
   plans_ = std::make_unique<Plans>(context_);
   events_ = std::make_unique<Events>(context_);

@@ -283,6 +283,14 @@ class HeartbeatTable {
     return out;
   }
 
+  // The host was deleted: nothing of it remains.
+  void Forget(std::string_view name) {
+    Shard& shard = ShardOf(name);
+    std::lock_guard<std::mutex> lock(shard.mu);
+    auto it = shard.entries.find(name);
+    if (it != shard.entries.end()) shard.entries.erase(it);
+  }
+
   // After a failed flush: `beats` are to be written again.
   void MarkDirty(const std::vector<std::pair<std::string, absl::Time>>& beats) {
     for (const auto& [name, last] : beats) {
@@ -386,6 +394,8 @@ absl::Status Inventory::AddRoutes(api::Router& router) {
                                       [this](const api::Request& r) { return ListHosts(r); }));
   GPUFLEET_RETURN_IF_ERROR(router.Add("GET", "/api/v1/hosts/{host}", Access::Viewer(),
                                       [this](const api::Request& r) { return GetHost(r); }));
+  GPUFLEET_RETURN_IF_ERROR(router.Add("DELETE", "/api/v1/hosts/{host}", Access::Admin(),
+                                      [this](const api::Request& r) { return DeleteHost(r); }));
   GPUFLEET_RETURN_IF_ERROR(router.Add("GET", "/api/v1/gpus", Access::Viewer(),
                                       [this](const api::Request& r) { return ListGpus(r); }));
   return router.Add("POST", "/api/v1/hosts/{host}/heartbeat", agent_or_admin,
@@ -463,6 +473,57 @@ api::Response Inventory::PutHost(const api::Request& request) {
   if (!s.ok()) return api::Response::Error(s);
   return api::Response::Json(HostJson(saved, saved_gpus), created ? 201 : 200)
       .SetETag(saved.version);
+}
+
+api::Response Inventory::DeleteHost(const api::Request& request) {
+  const std::string name(request.PathParam("host"));
+  const std::string actor = ActorOf(request);
+  bool revoked = false;
+  absl::Status s = context_.placement->Locked([&](FleetState&) -> absl::Status {
+    revoked = false;
+    absl::Status written = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+      absl::StatusOr<store::Host> host = tx.GetHost(name);
+      if (absl::IsNotFound(host.status())) {
+        return WithField(absl::NotFoundError(StrCat("host ", QuoteForMessage(name), " not found")),
+                         "host");
+      }
+      GPUFLEET_RETURN_IF_ERROR(host.status());
+      GPUFLEET_RETURN_IF_ERROR(api::CheckIfMatch(request, host->version));
+      GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::DesiredInstance> held,
+                                tx.ListDesiredInstances({.host = name, .gpu = "", .vm = ""}));
+      if (!held.empty()) {
+        std::vector<std::string> vms;
+        for (const store::DesiredInstance& d : held) {
+          if (std::find(vms.begin(), vms.end(), d.vm) == vms.end()) vms.push_back(d.vm);
+        }
+        const std::size_t n = vms.size();
+        if (n > 5) vms.resize(5);
+        return absl::FailedPreconditionError(
+            StrCat("host ", name, " still runs ", n, " VM", n == 1 ? "" : "s", " (",
+                   StrJoin(vms, ", "), n > 5 ? ", ..." : "",
+                   "): move them first (gpufleet host maintenance ", name, ") or delete them"));
+      }
+      // The agent's credential goes with the host, so that the agent cannot register it again.
+      const std::string agent = host->agent.empty() ? name : host->agent;
+      absl::StatusOr<store::AgentCredential> credential = tx.GetAgentCredential(agent);
+      if (credential.ok()) {
+        GPUFLEET_RETURN_IF_ERROR(tx.DeleteAgentCredential(agent, credential->version));
+        revoked = true;
+      } else if (!absl::IsNotFound(credential.status())) {
+        return credential.status();
+      }
+      GPUFLEET_RETURN_IF_ERROR(tx.DeleteHost(name, host->version));
+      return AppendEvent(tx, "host.deleted", StrCat("host/", name), actor,
+                         StrCat("host ", name, " deleted with its GPUs",
+                                revoked ? StrCat("; agent ", agent, "'s credential revoked") : ""));
+    });
+    if (!written.ok()) return written;
+    beats_->Forget(name);
+    return context_.placement->RebuildLocked();
+  });
+  if (!s.ok()) return api::Response::Error(s);
+  if (revoked && options_.credentials_revoked) options_.credentials_revoked();
+  return api::Response::NoContent();
 }
 
 api::Response Inventory::ListHosts(const api::Request&) {

@@ -1,6 +1,7 @@
 #ifndef GPUFLEET_CONTROLLER_INVENTORY_H_
 #define GPUFLEET_CONTROLLER_INVENTORY_H_
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -21,6 +22,9 @@ namespace gpufleet::controller {
 struct InventoryOptions {
   // Agents heartbeat this often; a host is down after kMissedHeartbeats intervals of silence.
   absl::Duration heartbeat_interval = absl::Seconds(10);
+  // Called after a host's deletion removed its agent's credential (the controller empties the
+  // verified-credential cache, so the agent is refused at once).
+  std::function<void()> credentials_revoked{};
 };
 
 inline constexpr int kMissedHeartbeats = 3;
@@ -34,6 +38,9 @@ class HeartbeatTable;
 //                                        host's facts and its full GPU list (If-Match optional)
 //   GET  /api/v1/hosts                   viewer
 //   GET  /api/v1/hosts/{host}            viewer; ETag
+//   DELETE /api/v1/hosts/{host}          admin: a host that runs no VM (409 naming them
+//                                        otherwise), with its GPUs and its agent's credential;
+//                                        If-Match honoured
 //   GET  /api/v1/gpus?host=&board=       viewer
 //   POST /api/v1/hosts/{host}/heartbeat  the agent of {host}, or admin
 // Every change is recorded as an event in the transaction that makes it, and the placement
@@ -83,6 +90,7 @@ class Inventory {
   api::Response PutHost(const api::Request& request);
   api::Response ListHosts(const api::Request& request);
   api::Response GetHost(const api::Request& request);
+  api::Response DeleteHost(const api::Request& request);
   api::Response ListGpus(const api::Request& request);
   api::Response Heartbeat(const api::Request& request);
   // A heartbeat the in-memory table cannot take: the first of a host since the start, or one of
