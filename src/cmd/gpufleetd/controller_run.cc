@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <iostream>
 
 #include "api/server_options.h"
@@ -30,15 +31,23 @@ absl::StatusOr<api::StaticSite> LoadDashboard(const std::string& web_dir) {
     }
     return site;
   }
+  // This build's own output first, then an installed tree (<prefix>/share/gpufleet/web beside
+  // <prefix>/bin/gpufleetd).
+  std::vector<std::string> candidates;
 #ifdef GPUFLEET_DEFAULT_WEB_DIR
-  const std::string built = GPUFLEET_DEFAULT_WEB_DIR;
-  if (fs->Exists(StrCat(built, "/index.html"))) return api::StaticSite::Load(*fs, built);
-  return api::StaticSite::NotBuilt(
-      StrCat("There is no index.html in ", built,
-             ": npm was missing when gpufleetd was built, or the web target was not built."));
-#else
-  return api::StaticSite::NotBuilt("gpufleetd was built without the dashboard (no npm).");
+  candidates.emplace_back(GPUFLEET_DEFAULT_WEB_DIR);
 #endif
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    candidates.push_back((self.parent_path().parent_path() / "share/gpufleet/web").string());
+  }
+  for (const std::string& dir : candidates) {
+    if (fs->Exists(StrCat(dir, "/index.html"))) return api::StaticSite::Load(*fs, dir);
+  }
+  return api::StaticSite::NotBuilt(
+      StrCat("There is no index.html in ", StrJoin(candidates, " or "),
+             ": npm was missing when gpufleetd was built, or the web target was not built."));
 }
 
 absl::StatusOr<std::unique_ptr<RunningController>> RunningController::Start(

@@ -31,8 +31,9 @@ struct ControllerFlags {
   bool access_log = false;
   bool auto_ha_restart = true;  // start an ha-restart operation when a host with VMs goes down
   // The dashboard's files (the web/ build output). "" = the build's own output
-  // (GPUFLEET_DEFAULT_WEB_DIR) when it was built, else a "dashboard not built" page; a directory
-  // given explicitly must hold index.html.
+  // (GPUFLEET_DEFAULT_WEB_DIR) or the installed <prefix>/share/gpufleet/web, whichever has an
+  // index.html, else a "dashboard not built" page; a directory given explicitly must hold
+  // index.html.
   std::string web_dir{};
 };
 
