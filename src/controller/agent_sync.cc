@@ -166,11 +166,17 @@ absl::StatusOr<SyncPlan> PlanSync(store::ReadTx& tx, const std::string& host,
       if (!SameObservation(row, *prev->second)) plan.update.push_back(row);
     } else if (absl::StatusOr<store::ObservedInstance> elsewhere = tx.GetObservedInstance(r.uuid);
                elsewhere.ok()) {
-      row.version = elsewhere->version;
-      plan.update.push_back(row);
       absl::StatusOr<store::DesiredInstance> d = tx.GetDesiredInstance(r.uuid);
-      if (d.ok() && d->host != host) displaced.insert(d->vm);
       if (!d.ok() && !absl::IsNotFound(d.status())) return d.status();
+      // Observed where it is desired: that observation stands, and this host's copy is foreign.
+      // UUIDs derive from the VM, so after a move the source reports the same UUID while it
+      // tears its copy down; taking the row over would hide the VM's vGPU on its new host.
+      const bool desired_where_observed = d.ok() && d->host != host && elsewhere->host == d->host;
+      if (!desired_where_observed) {
+        row.version = elsewhere->version;
+        plan.update.push_back(row);
+        if (d.ok() && d->host != host) displaced.insert(d->vm);
+      }
     } else if (absl::IsNotFound(elsewhere.status())) {
       plan.create.push_back(row);
     } else {

@@ -196,10 +196,20 @@ TEST_F(AgentSyncTest, ObservationsRecordEventsOnChangeAndMoveVmPhases) {
   Report({Instance(web[0]), Instance(kForeign)});
   EXPECT_EQ(EventCount("instance.foreign"), 1u) << "only when it first appears";
 
-  // The latest report wins: the other host now has web-1's first vGPU.
+  // Another host reporting the same UUID (a move's source still tearing its copy down: UUIDs
+  // derive from the VM) does not take the observation from the host where it is desired.
+  auto leftover = Report({Instance(web[0])}, "r730-2", other_agent_);
+  ASSERT_EQ(leftover->status, 200) << leftover->body;
+  EXPECT_THAT(JsonOf(leftover)["foreign"], ElementsAre(web[0]));
+  EXPECT_EQ(Vm("web-1")["vgpus"][0]["observed"], true);
+  ASSERT_EQ(Report(kNothing, "r730-2", other_agent_)->status, 200);  // its teardown ends
+  EXPECT_EQ(Vm("web-1")["vgpus"][0]["observed"], true);
+  EXPECT_EQ(EventCount("instance.lost"), 1u);
+
+  // When the desired host no longer has it, a copy elsewhere is what there is: it takes over.
+  Report({Instance(kForeign)});
   auto moved = Report({Instance(web[0])}, "r730-2", other_agent_);
   ASSERT_EQ(moved->status, 200) << moved->body;
-  EXPECT_THAT(JsonOf(moved)["foreign"], ElementsAre(web[0]));
   EXPECT_EQ(Vm("web-1")["vgpus"][0]["observed"], false);
 }
 
