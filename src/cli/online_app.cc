@@ -207,6 +207,17 @@ void AddOnlineCommands(CLI::App& app, OnlineCommands& state,
     }
     start({{"kind", "evacuate"}, {"host", op.host}}, StrCat("host maintenance ", op.host));
   });
+  CLI::App* hdelete = host->add_subcommand(
+      "delete", "Remove a host that runs no VM, with its GPUs and its agent's credential (admin)");
+  hdelete->add_option("host", op.host, "Host name")->required()->type_name("HOST");
+  hdelete->footer(
+      Footer("  gpufleet host maintenance r730-3   # move its VMs away first\n"
+             "  gpufleet host delete r730-3\n\n"
+             "Refused while any VM runs there (the message names them). The agent of the host is\n"
+             "revoked with it, so it cannot register the host again; 'gpufleet tokens enrol HOST'\n"
+             "brings a host back."));
+  hdelete->callback(
+      [&] { run = Online(state, [&](Context& ctx) { return RunHostDelete(ctx, op.host, out); }); });
   CLI::App* recarve = host->add_subcommand(
       "recarve", "Change an empty GPU's mode or vGPU type, as a durable operation (operator)");
   recarve->add_option("host", op.host, "Host name")->required()->type_name("HOST");
@@ -389,6 +400,20 @@ void AddOnlineCommands(CLI::App& app, OnlineCommands& state,
              "  gpufleet tokens enrol r730-1 --expires-in 600 -o json\n\n"
              "The agent exchanges it once for a credential that may only write its own host."));
   tenrol->callback([&, tokens_run] { tokens_run(TokensOptions::What::kEnrol); });
+  CLI::App* tagents = tokens->add_subcommand(
+      "agents", "List the agents' credentials: active or revoked, last seen");
+  tagents->footer(Footer("  gpufleet tokens agents -o json"));
+  tagents->callback([&, tokens_run] { tokens_run(TokensOptions::What::kAgents); });
+  CLI::App* trevoke = tokens->add_subcommand(
+      "revoke-agent", "Revoke an agent's credential at once (it must enrol again to come back)");
+  trevoke->add_option("agent", tk.name, "The agent (its host's name)")
+      ->required()
+      ->type_name("AGENT");
+  trevoke->footer(Footer(
+      "  gpufleet tokens revoke-agent r730-2\n\n"
+      "For a stolen credential or a retired host. The host stays in the inventory; 'gpufleet\n"
+      "host delete HOST' removes a host and revokes its agent in one step."));
+  trevoke->callback([&, tokens_run] { tokens_run(TokensOptions::What::kRevokeAgent); });
 }
 
 }  // namespace gpufleet::cli

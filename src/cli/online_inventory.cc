@@ -45,6 +45,20 @@ absl::Status RunHosts(Context& ctx, std::ostream& out) {
   return absl::OkStatus();
 }
 
+absl::Status RunHostDelete(Context& ctx, const std::string& host, std::ostream& out) {
+  absl::StatusOr<Client*> client = ClientOf(ctx);
+  if (!client.ok()) return client.status();
+  absl::StatusOr<ApiReply> r = (*client)->Do({.method = "DELETE",
+                                              .path = StrCat("/api/v1/hosts/", UrlEscape(host)),
+                                              .what = StrCat("host delete ", host),
+                                              .needs_role = "admin"});
+  if (!r.ok()) return r.status();
+  if (WriteStructured(ctx.format, json{{"deleted", host}}, out)) return absl::OkStatus();
+  out << "Deleted host " << host << " with its GPUs. Its agent's credential is revoked; to bring "
+      << "the host back, enrol its agent again:\n  gpufleet tokens enrol " << host << "\n";
+  return absl::OkStatus();
+}
+
 absl::Status RunGpus(Context& ctx, const GpusOptions& o, std::ostream& out) {
   absl::StatusOr<Client*> client = ClientOf(ctx);
   if (!client.ok()) return client.status();

@@ -14,6 +14,10 @@ namespace gpufleet::cli {
 // and last heartbeat (GET /api/v1/hosts). JSON/YAML give the API's document unchanged.
 absl::Status RunHosts(Context& ctx, std::ostream& out);
 
+// `gpufleet host delete HOST` (admin): removes a host that runs no VM, with its GPUs and its
+// agent's credential (DELETE /api/v1/hosts/{host}); the controller's 409 names the VMs otherwise.
+absl::Status RunHostDelete(Context& ctx, const std::string& host, std::ostream& out);
+
 struct GpusOptions {
   std::optional<std::string> host;
   std::optional<std::string> board;  // any spelling the controller's catalog resolves

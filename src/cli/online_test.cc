@@ -410,6 +410,45 @@ TEST_F(OnlineTest, TokensEnrolIssuesASingleUseAgentToken) {
   EXPECT_THAT(viewer.err, HasSubstr("--role admin"));
 }
 
+TEST_F(OnlineTest, HostDeleteRefusesARunningHostThenRevokesItsAgent) {
+  const std::string agent = tc_.AgentFor("r730-1");
+  auto put = tc_.Client().Put("/api/v1/hosts/r730-1", Bearer(agent), P40Host(1).dump(),
+                              "application/json");
+  ASSERT_TRUE(put && put->status == 201);
+  const std::string op = tc_.TokenFor("olga", "operator");
+  ASSERT_EQ(As(op, {"vm", "create", "web-1", "--type", "P40-8Q"}).code, 0);
+
+  Outcome refused = Admin({"host", "delete", "r730-1"});
+  EXPECT_EQ(refused.code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("web-1"));
+  EXPECT_EQ(As(op, {"host", "delete", "r730-1"}).code, 2);  // admin only
+
+  Outcome agents = Admin({"tokens", "agents"});
+  ASSERT_EQ(agents.code, 0) << agents.err;
+  EXPECT_THAT(agents.out, HasSubstr("r730-1"));
+  EXPECT_THAT(agents.out, HasSubstr("active"));
+
+  ASSERT_EQ(As(op, {"vm", "delete", "web-1"}).code, 0);
+  Outcome deleted = Admin({"host", "delete", "r730-1"});
+  ASSERT_EQ(deleted.code, 0) << deleted.err;
+  EXPECT_THAT(deleted.out, HasSubstr("gpufleet tokens enrol r730-1"));
+  EXPECT_THAT(Admin({"hosts"}).out, Not(HasSubstr("r730-1")));
+  EXPECT_THAT(Admin({"tokens", "agents"}).out, Not(HasSubstr("r730-1")));
+  EXPECT_EQ(Admin({"host", "delete", "r730-1"}).code, 2);  // 404: gone
+
+  // An agent revoked without deleting its host: listed as revoked, refused at once.
+  const std::string agent2 = tc_.AgentFor("r730-2");
+  Outcome revoked = Admin({"tokens", "revoke-agent", "r730-2"});
+  ASSERT_EQ(revoked.code, 0) << revoked.err;
+  EXPECT_THAT(revoked.out, HasSubstr("refused from now on"));
+  EXPECT_THAT(Admin({"tokens", "agents", "-o", "json"}).out, HasSubstr("\"revoked\": true"));
+  auto after = tc_.Client().Put("/api/v1/hosts/r730-2", Bearer(agent2), P40Host(1).dump(),
+                                "application/json");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->status, 401);
+  EXPECT_EQ(Admin({"tokens", "revoke-agent", "nobody"}).code, 2);  // 404
+}
+
 TEST_F(OnlineTest, EventsListAndFollowUntilInterrupted) {
   PutHost("r730-1", 1);
   ASSERT_EQ(Admin({"vm", "create", "web-1", "--type", "P40-8Q"}).code, 0);

@@ -86,6 +86,38 @@ absl::Status Delete(Client& client, const Context& ctx, const TokensOptions& o, 
   return absl::OkStatus();
 }
 
+absl::Status Agents(Client& client, const Context& ctx, std::ostream& out) {
+  absl::StatusOr<ApiReply> r = client.Do(
+      {.method = "GET", .path = "/api/v1/agents", .what = "tokens agents", .needs_role = "admin"});
+  if (!r.ok()) return r.status();
+  if (WriteStructured(ctx.format, r->body, out)) return absl::OkStatus();
+  const json& items = r->body.value("items", json::array());
+  if (items.empty()) {
+    out << "No agent has enrolled yet ('gpufleet tokens enrol HOST' issues a token for one).\n";
+    return absl::OkStatus();
+  }
+  Table t({"AGENT", "STATE", "ENROLLED", "LAST SEEN"});
+  for (const json& a : items) {
+    t.AddRow({StrOr(a, "agent"), a.value("revoked", false) ? "revoked" : "active",
+              StrOr(a, "created_at"), StrOr(a, "last_seen_at", "never")});
+  }
+  t.Print(out);
+  return absl::OkStatus();
+}
+
+absl::Status RevokeAgent(Client& client, const Context& ctx, const TokensOptions& o,
+                         std::ostream& out) {
+  absl::StatusOr<ApiReply> r = client.Do({.method = "DELETE",
+                                          .path = StrCat("/api/v1/agents/", UrlEscape(o.name)),
+                                          .what = StrCat("tokens revoke-agent ", o.name),
+                                          .needs_role = "admin"});
+  if (!r.ok()) return r.status();
+  if (WriteStructured(ctx.format, json{{"revoked", o.name}}, out)) return absl::OkStatus();
+  out << "Revoked agent " << o.name << "'s credential: its requests are refused from now on. To "
+      << "let it back in, issue a new enrolment token:\n  gpufleet tokens enrol " << o.name << "\n";
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status RunTokens(Context& ctx, const TokensOptions& o, std::ostream& out) {
@@ -103,6 +135,11 @@ absl::Status RunTokens(Context& ctx, const TokensOptions& o, std::ostream& out) 
     case TokensOptions::What::kDelete:
       if (o.name.empty()) return absl::InvalidArgumentError("NAME: required");
       return Delete(**client, ctx, o, out);
+    case TokensOptions::What::kAgents:
+      return Agents(**client, ctx, out);
+    case TokensOptions::What::kRevokeAgent:
+      if (o.name.empty()) return absl::InvalidArgumentError("AGENT: required");
+      return RevokeAgent(**client, ctx, o, out);
   }
   return absl::InternalError("unknown tokens command");
 }
