@@ -8,37 +8,8 @@
 set -eu
 DAEMON="$1"
 CLI="$2"
-DIR=$(mktemp -d)
-OUT="$DIR/stdout"
-PID=""
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null || true; rm -rf "$DIR"; }
-trap cleanup EXIT
-stamp() { echo "[$(date +%T)] $*"; }
-fail() { echo "FAIL: $*"; echo "--- demo stderr:"; tail -30 "$DIR/stderr"; exit 1; }
-
-"$DAEMON" demo --listen 127.0.0.1:0 --heartbeat-interval 1s --data-dir "$DIR/data" \
-  > "$OUT" 2> "$DIR/stderr" &
-PID=$!
-for _ in $(seq 1 300); do
-  grep -q "Ctrl-C stops" "$OUT" && break
-  kill -0 "$PID" 2>/dev/null || fail "the demo exited early"
-  sleep 0.1
-done
-GPUFLEET_SERVER=$(sed -n 's/^ *URL: *//p' "$OUT")
-GPUFLEET_TOKEN=$(sed -n 's/^ *token: *\([^ ]*\).*/\1/p' "$OUT")
-export GPUFLEET_SERVER GPUFLEET_TOKEN
-[ -n "$GPUFLEET_SERVER" ] && [ -n "$GPUFLEET_TOKEN" ] || fail "no URL or token printed"
-
-# wait_for DESCRIPTION SECONDS COMMAND...: retries COMMAND every 0.2 s.
-wait_for() {
-  what="$1"; secs="$2"; shift 2
-  n=$((secs * 5))
-  while [ "$n" -gt 0 ]; do
-    if "$@" > /dev/null 2>&1; then return 0; fi
-    n=$((n - 1)); sleep 0.2
-  done
-  fail "$what (after ${secs}s)"
-}
+. "$(dirname "$0")/demo_e2e_lib.sh"
+start_demo
 hosts_ready() { [ "$("$CLI" hosts -o json | grep -c '"state": "ready"')" -eq 3 ]; }
 # vm_field NAME FIELD: FIELD (host, observed) of the first vGPU of VM NAME.
 vm_field() {
@@ -91,15 +62,41 @@ status_of() { curl -s -o /dev/null -w '%{http_code}' -X "$1" -H "Authorization: 
 [ "$(status_of POST wrong-token hosts/r730-1/crash '{}')" = 401 ] || fail "fault API without auth"
 VICTIM=$(vm_field model-1 host)
 [ -n "$VICTIM" ] || fail "model-1 has no host"
+# Before the crash: the N+1 check's verdict for this host's failure (which VMs could not restart).
+"$CLI" vms -o json > "$DIR/vms-before.json"
+"$CLI" ha check -o json > "$DIR/ha.json" 2> /dev/null || true  # exit 1 when not N+1
+HA_VERDICT=$(python3 - "$DIR/ha.json" "$DIR/vms-before.json" "$VICTIM" <<'PY'
+import json, sys
+ha, vms, victim = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.argv[3]
+on = sorted(v["name"] for v in vms["items"] if v["vgpus"] and v["vgpus"][0]["host"] == victim)
+failure = [f for f in ha.get("failures", []) if f["host"] == victim]
+if not failure or failure[0]["vms"] != len(on):
+    sys.exit(f"ha check does not describe {victim}'s {len(on)} VMs: {failure}")
+stuck = sorted(s["vm"] for s in failure[0]["cannot_restart"])
+print(" ".join(v for v in on if v not in stuck) + "|" + " ".join(stuck))
+PY
+) || fail "ha check before the crash: $HA_VERDICT"
+RESTARTABLE=${HA_VERDICT%%|*}
+STUCK=${HA_VERDICT#*|}
+[ -n "$RESTARTABLE" ] || fail "ha check says none of $VICTIM's VMs could restart"
 sim POST "hosts/$VICTIM/crash" > /dev/null || fail "crash $VICTIM"
 host_down() { [ "$(host_state "$VICTIM")" = "down" ]; }
 wait_for "$VICTIM marked down" 30 host_down
 stamp "$VICTIM down"
-restarted() { h=$(vm_field model-1 host); [ -n "$h" ] && [ "$h" != "$VICTIM" ] && observed model-1; }
-wait_for "model-1 restarted away from $VICTIM" 40 restarted
+# Exactly the VMs the N+1 check said could restart come back elsewhere, observed by their agents.
+all_restarted() {
+  for vm in $RESTARTABLE; do
+    h=$(vm_field "$vm" host)
+    [ -n "$h" ] && [ "$h" != "$VICTIM" ] && observed "$vm" || return 1
+  done
+}
+wait_for "$RESTARTABLE restarted away from $VICTIM" 40 all_restarted
 "$CLI" operations --kind ha-restart -o json | grep -q '"state": "succeeded"' ||
   fail "no succeeded ha-restart operation"
-stamp "HA restart of $VICTIM done"
+for vm in $STUCK; do
+  [ "$(vm_field "$vm" host)" = "$VICTIM" ] || fail "$vm restarted although ha check said it could not"
+done
+stamp "HA restart of $VICTIM done: $RESTARTABLE (as ha check predicted${STUCK:+; stuck: $STUCK})"
 
 # Fill the cluster with P40-8Q VMs: every placement respects the carving (a P40 holds 3), and
 # the first refusal names the reason.
@@ -125,10 +122,5 @@ print(sum(1 for v in used.values() if v > 24))')
 [ "$over" = "0" ] || fail "$over GPUs are booked beyond 24 GB"
 stamp "full after $((n - 1)) more VMs: $(head -1 "$DIR/fill")"
 
-if grep -q "$GPUFLEET_TOKEN" "$DIR/stderr"; then fail "token leaked to stderr"; fi
-
-kill -TERM "$PID"
-wait "$PID" || fail "the demo exited with $? on SIGTERM"
-PID=""
-stamp "stopped"
+stop_demo
 echo "ok: placed on $FROM, migrated to $TO, evacuated, HA restart after $VICTIM crashed, full"
