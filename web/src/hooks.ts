@@ -144,3 +144,30 @@ export function useDebounced<T>(value: T, ms: number): T {
   }, [value, ms]);
   return debounced;
 }
+
+export interface Action {
+  busy: boolean;
+  error: unknown;
+  setError: (e: unknown) => void;
+  // Runs `fn` with busy set and the previous error cleared; an exception becomes `error`.
+  run: (fn: () => Promise<void>) => Promise<void>;
+}
+
+// The state of a button's action (create, migrate, evacuate, plan): busy while it runs, the
+// API's error when it fails.
+export function useAction(): Action {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>();
+  const run = useCallback(async (fn: () => Promise<void>) => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      await fn();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, setError, run };
+}

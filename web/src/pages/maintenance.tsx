@@ -6,7 +6,7 @@ import { api, enc } from '../api';
 import { OperationWatch, TERMINAL } from '../components/operation';
 import { ConfirmButton, Empty, ErrorBox, Loadable, Notice, PageHeader, Progress, Section, StateBadge } from '../components/ui';
 import { dateTime, describe, num, plural } from '../format';
-import { usePoll } from '../hooks';
+import { useAction, usePoll } from '../hooks';
 import { atLeast } from '../session';
 import type { DryRun, EvacuationPlan, HaPlan, Host, Move, Operation, Page } from '../types';
 
@@ -87,8 +87,7 @@ function moveTarget(m: Move): { host: string; detail: string } {
 
 function Evacuation(props: { host: string; canAct: boolean; onClose: () => void; onDone: () => void }) {
   const [op, setOp] = useState<string | undefined>();
-  const [error, setError] = useState<unknown>();
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   // Operators see the operation's own dry run (can it run now, and its steps); viewers the plan.
   // Once the operation starts, its progress replaces the preview.
   const preview = usePoll(
@@ -104,18 +103,11 @@ function Evacuation(props: { host: string; canAct: boolean; onClose: () => void;
     { enabled: op === undefined },
   );
 
-  const execute = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const execute = () =>
+    action.run(async () => {
       const started = await api.post<Operation>('/operations', { kind: 'evacuate', host: props.host });
       setOp(started.id);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <Section title={`Evacuate ${props.host}`} id="evacuation" reveal
@@ -164,11 +156,11 @@ function Evacuation(props: { host: string; canAct: boolean; onClose: () => void;
                     <ul class="reasons">{stuck.map((s, i) => <li key={i}>{describe(s)}</li>)}</ul>
                   </div>
                 )}
-                <ErrorBox error={error} />
+                <ErrorBox error={action.error} />
                 {props.canAct && (
                   <div class="form-actions">
                     <ConfirmButton primary label={`Evacuate ${props.host}`} confirmLabel={`Start: ${plural(moves.length, 'move')}, then maintenance`}
-                      disabled={busy || !dry.can_run} onConfirm={execute} />
+                      disabled={action.busy || !dry.can_run} onConfirm={execute} />
                   </div>
                 )}
               </div>

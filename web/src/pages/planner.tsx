@@ -8,7 +8,7 @@ import { GpuCard, SlotLegend } from '../components/gpubar';
 import { Empty, ErrorBox, Field, Notice, PageHeader, Section } from '../components/ui';
 import { listTypes, typeSizes } from '../fleetdata';
 import { describe, mib, plural } from '../format';
-import { usePoll } from '../hooks';
+import { useAction, usePoll } from '../hooks';
 import type { Bound, DemandPlan, Rejection } from '../types';
 
 const SAMPLE = `# What if these VMs arrived? Format: docs/planning.md
@@ -27,30 +27,23 @@ export function PlannerPage(_: PageProps) {
   const [text, setText] = useState(SAMPLE);
   const [fromScratch, setFromScratch] = useState(false);
   const [policy, setPolicy] = useState('fragmentation');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const action = useAction();
   const [plan, setPlan] = useState<DemandPlan | undefined>();
   const types = usePoll((signal) => listTypes(signal), 300000, []);
 
-  const run = async (e: Event) => {
+  const run = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+    setPlan(undefined);
+    return action.run(async () => {
       setPlan(await api.post<DemandPlan>('/plans/demand', { demand_yaml: text, from_scratch: fromScratch, policy }));
-    } catch (err) {
-      setPlan(undefined);
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const upload = async (e: Event) => {
     const file = (e.target as HTMLInputElement).files?.[0];
     if (!file) return;
     if (file.size > 1 << 20) {
-      setError(new Error(`${file.name} is larger than 1 MiB`));
+      action.setError(new Error(`${file.name} is larger than 1 MiB`));
       return;
     }
     setText(await file.text());
@@ -82,10 +75,10 @@ export function PlannerPage(_: PageProps) {
                 From scratch (ignore the current carving and VMs)
               </label>
             </div>
-            <button type="submit" class="btn btn-primary" disabled={busy || !text.trim()}>{busy ? 'Planning…' : 'Plan'}</button>
+            <button type="submit" class="btn btn-primary" disabled={action.busy || !text.trim()}>{action.busy ? 'Planning…' : 'Plan'}</button>
           </div>
         </form>
-        <ErrorBox error={error} title="The controller refused the demand" />
+        <ErrorBox error={action.error} title="The controller refused the demand" />
       </Section>
       {plan && <PlanResult plan={plan} typeFramebuffer={typeSizes(types.data ?? null)} />}
     </>

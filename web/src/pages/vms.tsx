@@ -7,7 +7,7 @@ import { OperationWatch } from '../components/operation';
 import { ConfirmButton, Empty, ErrorBox, Field, Loading, Notice, PageHeader, Section, StateBadge } from '../components/ui';
 import { listTypes, listVms } from '../fleetdata';
 import { dateTime, mib, num } from '../format';
-import { useDebounced, usePoll } from '../hooks';
+import { useAction, useDebounced, usePoll } from '../hooks';
 import { atLeast } from '../session';
 import type { Destinations, Operation, PlaceResult, VgpuTypeOption, Vm } from '../types';
 
@@ -171,8 +171,7 @@ function CreateVm(props: { onClose: () => void; onCreated: (vm: Vm) => void }) {
   const [license, setLicense] = useState('');
   const [antiAffinity, setAntiAffinity] = useState('');
   const [showAll, setShowAll] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const action = useAction();
   const [preview, setPreview] = useState<PlaceResult | { error: string } | undefined>();
 
   const options = types.data ?? null;
@@ -205,18 +204,12 @@ function CreateVm(props: { onClose: () => void; onCreated: (vm: Vm) => void }) {
     return () => controller.abort();
   }, [debounced]);
 
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
+    return action.run(async () => {
       const vm = await api.post<Vm>('/vms', { ...body, name: name.trim() });
       props.onCreated(vm);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   const selected = options?.find((t) => t.type === type);
@@ -288,10 +281,10 @@ function CreateVm(props: { onClose: () => void; onCreated: (vm: Vm) => void }) {
             )
           )}
         </div>
-        <ErrorBox error={error} />
+        <ErrorBox error={action.error} />
         <div class="form-actions form-wide">
-          <button type="submit" class="btn btn-primary" data-action="true" disabled={busy || !type || !name.trim()}>
-            {busy ? 'Creating…' : 'Create'}
+          <button type="submit" class="btn btn-primary" data-action="true" disabled={action.busy || !type || !name.trim()}>
+            {action.busy ? 'Creating…' : 'Create'}
           </button>
           <button type="button" class="btn btn-ghost" onClick={props.onClose}>Cancel</button>
         </div>
@@ -309,24 +302,16 @@ function typeLabel(t: VgpuTypeOption): string {
 function Migrate(props: { vm: string; onClose: () => void; onDone: () => void }) {
   const dest = usePoll((signal) => api.get<Destinations>(`/vms/${enc(props.vm)}/destinations`, { signal }), 10000, [props.vm]);
   const [to, setTo] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
+  const action = useAction();
   const [op, setOp] = useState<string | undefined>();
 
-  const start = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
+  const start = () =>
+    action.run(async () => {
       const body: Record<string, unknown> = { kind: 'migrate', vm: props.vm };
       if (to) body.to = to;
       const started = await api.post<Operation>('/operations', body);
       setOp(started.id);
-    } catch (e) {
-      setError(e);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <Section title={`Migrate ${props.vm}`} id="migrate" reveal
@@ -361,10 +346,10 @@ function Migrate(props: { vm: string; onClose: () => void; onDone: () => void })
               ))}
             </fieldset>
           )}
-          <ErrorBox error={error} />
+          <ErrorBox error={action.error} />
           <div class="form-actions">
-            <button type="button" class="btn btn-primary" data-action="true" disabled={busy} onClick={start}>
-              {busy ? 'Starting…' : to ? `Migrate to ${to}` : 'Migrate'}
+            <button type="button" class="btn btn-primary" data-action="true" disabled={action.busy} onClick={start}>
+              {action.busy ? 'Starting…' : to ? `Migrate to ${to}` : 'Migrate'}
             </button>
           </div>
         </>
