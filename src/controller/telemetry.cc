@@ -154,11 +154,39 @@ struct Telemetry::Series {
   std::deque<Point> points;
 };
 
+// The BMC's history: the fan duty it runs at (when gpufleet sets it), the mean fan speed and the
+// hottest sensor it sees.
+struct Telemetry::FanPoint {
+  absl::Time time;
+  std::optional<double> duty_pct;
+  std::optional<double> fan_rpm;
+  std::optional<double> hottest_c;
+};
+
 struct Telemetry::HostSeries {
   std::map<std::string, Series, std::less<>> gpus;
   std::optional<BmcReading> bmc;
   absl::Time bmc_time;
+  std::deque<FanPoint> fan_points;
 };
+
+namespace {
+
+Telemetry::FanPoint FanPointOf(absl::Time now, const BmcReading& bmc) {
+  Telemetry::FanPoint p{now, std::nullopt, std::nullopt, std::nullopt};
+  if (!bmc.automatic && bmc.duty_pct.has_value() && *bmc.duty_pct >= 0) p.duty_pct = bmc.duty_pct;
+  if (!bmc.fans.empty()) {
+    double sum = 0;
+    for (const auto& [name, rpm] : bmc.fans) sum += rpm;
+    p.fan_rpm = sum / static_cast<double>(bmc.fans.size());
+  }
+  for (const auto& [name, celsius] : bmc.temperatures) {
+    if (!p.hottest_c.has_value() || celsius > *p.hottest_c) p.hottest_c = celsius;
+  }
+  return p;
+}
+
+}  // namespace
 
 nlohmann::json TelemetryReport::ToJson() const {
   nlohmann::json list = nlohmann::json::array();
@@ -220,18 +248,12 @@ absl::Status Telemetry::Record(const std::string& host, const TelemetryReport& r
     s.board = board_of.find(g.gpu)->second;
     s.last = now;
     s.latest = g;
-    const Point p{now, g.temperature_c, g.utilisation_pct, g.framebuffer_used_mib};
-    if (!s.points.empty() && now - s.points.back().time < options_.spacing) {
-      s.points.back() =
-          Point{s.points.back().time, p.temperature_c, p.utilisation_pct, p.framebuffer_used_mib};
-    } else {
-      s.points.push_back(p);
-    }
-    Trim(s.points, now);
+    AddPoint(s.points, Point{now, g.temperature_c, g.utilisation_pct, g.framebuffer_used_mib});
   }
   if (report.bmc.has_value()) {
     h->bmc = report.bmc;
     h->bmc_time = now;
+    AddPoint(h->fan_points, FanPointOf(now, *report.bmc));
   }
   // Hosts that stopped reporting are forgotten by a pass over every host, at most once per
   // spacing, so that a report costs its own GPUs only.
@@ -239,7 +261,20 @@ absl::Status Telemetry::Record(const std::string& host, const TelemetryReport& r
   return absl::OkStatus();
 }
 
-void Telemetry::Trim(std::deque<Point>& points, absl::Time now) const {
+template <typename P>
+void Telemetry::AddPoint(std::deque<P>& points, P p) const {
+  // A point every `spacing`: readings in between replace the last point's values.
+  if (!points.empty() && p.time - points.back().time < options_.spacing) {
+    p.time = points.back().time;
+    points.back() = p;
+  } else {
+    points.push_back(p);
+  }
+  Trim(points, p.time);
+}
+
+template <typename P>
+void Telemetry::Trim(std::deque<P>& points, absl::Time now) const {
   while (!points.empty() &&
          (points.size() > options_.max_points || now - points.front().time > options_.window)) {
     points.pop_front();
@@ -254,6 +289,7 @@ void Telemetry::PruneLocked(absl::Time now) {
       Trim(gpu->second.points, now);
       gpu = gpu->second.points.empty() ? h.gpus.erase(gpu) : std::next(gpu);
     }
+    Trim(h.fan_points, now);
     if (h.bmc.has_value() && now - h.bmc_time > options_.window) h.bmc.reset();
     host = h.gpus.empty() && !h.bmc.has_value() ? hosts_.erase(host) : std::next(host);
   }
@@ -281,6 +317,14 @@ nlohmann::json Telemetry::HostJson(const std::string& host) {
     if (it->second->bmc.has_value()) {
       bmc = BmcJson(*it->second->bmc);
       bmc["time"] = TimeText(it->second->bmc_time);
+      nlohmann::json samples = nlohmann::json::array();
+      for (const FanPoint& p : it->second->fan_points) {
+        samples.push_back({{"time", TimeText(p.time)},
+                           {"duty_pct", OrNull(p.duty_pct)},
+                           {"fan_rpm", OrNull(p.fan_rpm)},
+                           {"hottest_c", OrNull(p.hottest_c)}});
+      }
+      bmc["samples"] = std::move(samples);
     }
   }
   return {{"host", host}, {"gpus", gpus}, {"bmc", bmc}};

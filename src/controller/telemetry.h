@@ -82,7 +82,8 @@ struct TelemetryOptions {
 //                                        404 for an unknown host.
 //   GET  /api/v1/hosts/{host}/telemetry  viewer: {host, gpus: [{gpu, board, latest, samples:
 //                                        [{time, temperature_c, utilisation_pct,
-//                                        framebuffer_used_mib}]}], bmc: {...} | null}
+//                                        framebuffer_used_mib}]}], bmc: {latest reading, time,
+//                                        samples: [{time, duty_pct, fan_rpm, hottest_c}]} | null}
 class Telemetry {
  public:
   Telemetry(Context context, TelemetryOptions options);
@@ -106,6 +107,9 @@ class Telemetry {
   // The GET body for `host` (empty lists when nothing was recorded).
   [[nodiscard]] nlohmann::json HostJson(const std::string& host);
 
+ public:
+  struct FanPoint;
+
  private:
   struct Point;
   struct Series;
@@ -114,8 +118,12 @@ class Telemetry {
   api::Response Post(const api::Request& request);
   api::Response Get(const api::Request& request);
   void CollectMetrics();
+  // Appends a point (or updates the last one, within `spacing`) and trims.
+  template <typename P>
+  void AddPoint(std::deque<P>& points, P p) const;
   // Drops the points beyond max_points or older than `window`.
-  void Trim(std::deque<Point>& points, absl::Time now) const;
+  template <typename P>
+  void Trim(std::deque<P>& points, absl::Time now) const;
   // Trims every GPU's points and drops what has not been heard from for `window`. Call with mu_
   // held.
   void PruneLocked(absl::Time now);

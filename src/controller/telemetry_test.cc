@@ -128,6 +128,33 @@ TEST_F(TelemetryTest, HistoryIsDownsampledAndBounded) {
   }
 }
 
+TEST_F(TelemetryTest, FanHistoryKeepsDutyRpmAndTheHottestSensor) {
+  Telemetry& t = tc_.controller().telemetry();
+  // An hour and a half: the BMC's automatic control, then gpufleet's manual duty.
+  for (int i = 0; i < 540; ++i) {
+    TelemetryReport report;
+    BmcReading bmc;
+    bmc.fans = {{"Fan1", 3000 + i}, {"Fan2", 5000 + i}};
+    bmc.temperatures = {{"Inlet", 22}, {"GPU", 40.0 + i % 7}};
+    bmc.automatic = i < 400;
+    if (i >= 400) bmc.duty_pct = 55;
+    report.bmc = bmc;
+    ASSERT_TRUE(t.Record("r730-1", report, {}).ok());
+    clock_.Advance(absl::Seconds(10));
+  }
+  nlohmann::json bmc = Get()["bmc"];
+  ASSERT_TRUE(bmc.is_object());
+  EXPECT_EQ(bmc["automatic"], false);
+  nlohmann::json samples = bmc["samples"];
+  ASSERT_GE(samples.size(), 350u);  // the last hour, one point per 10 s
+  ASSERT_LE(samples.size(), 361u);
+  const nlohmann::json& last = samples.back();
+  EXPECT_EQ(last["fan_rpm"], 4000 + 539);  // the mean of the two fans
+  EXPECT_EQ(last["duty_pct"], 55);
+  EXPECT_GE(last["hottest_c"].get<double>(), 40);
+  EXPECT_TRUE(samples.front()["duty_pct"].is_null()) << "automatic control has no duty";
+}
+
 TEST_F(TelemetryTest, ReportsAreCheckedAgainstTheInventory) {
   struct Case {
     nlohmann::json body;

@@ -327,12 +327,13 @@ async function main() {
   step = 'telemetry and events';
   await go(page, server.url, '/telemetry');
   await page.locator('.chart svg').first().waitFor({ timeout: 10000 });
+  await page.locator('#fan-charts .chart svg').first().waitFor({ timeout: 10000 });
   await shot(page, 'telemetry');
   await go(page, server.url, '/events');
   await page.locator('.event').first().waitFor({ timeout: 10000 });
   await waitFor('the event stream live', async () => (await page.locator('.stream-live').count()) > 0, 10000);
   await shot(page, 'events');
-  log('planner, telemetry, events pages render');
+  log('planner, telemetry (GPU and fan charts), events pages render');
 
   step = 'viewer sees no action buttons';
   const viewer = await call('POST', '/tokens', { name: `e2e-viewer-${Date.now()}`, role: 'viewer' });

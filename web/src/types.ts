@@ -275,12 +275,20 @@ export interface GpuTelemetry {
   samples: TelemetrySample[];
 }
 
+export interface FanSample {
+  time: string;
+  duty_pct: number | null; // only while gpufleet sets the duty (manual control)
+  fan_rpm: number | null; // the mean of the fans
+  hottest_c: number | null; // the hottest BMC sensor
+}
+
 export interface BmcReading {
   automatic?: boolean;
   duty_pct?: number | null;
   fans?: { name: string; rpm: number }[];
   temperatures?: { name: string; celsius: number }[];
   time?: string;
+  samples?: FanSample[];
 }
 
 export interface HostTelemetry {

@@ -1,11 +1,12 @@
-// Telemetry: per GPU, temperature and utilisation over the last hour; per host, the BMC's fans.
+// Telemetry: per GPU, temperature and utilisation over the last hour; per host, the BMC's fans
+// (speed, duty, hottest sensor over the last hour, and the latest reading of every host).
 import type { PageProps } from '../app';
 import { api, enc } from '../api';
 import { LineChart } from '../components/chart';
 import { Empty, ErrorBox, Loadable, Loading, PageHeader, Section, TempBadge } from '../components/ui';
 import { age, mib, num } from '../format';
 import { navigate, useNow, usePoll } from '../hooks';
-import type { HostTelemetry, Host, Page } from '../types';
+import type { FanSample, HostTelemetry, Host, Page } from '../types';
 
 const HOUR = 3600 * 1000;
 
@@ -67,6 +68,11 @@ export function TelemetryPage(props: PageProps) {
               </div>
             )}
           </Loadable>
+          {telemetry.data?.bmc?.samples && telemetry.data.bmc.samples.length > 0 && (
+            <div class="chart-grid">
+              <FanCharts host={selected} samples={telemetry.data.bmc.samples} now={now} />
+            </div>
+          )}
         </Section>
       )}
       {names.length > 0 && (
@@ -100,6 +106,27 @@ export function TelemetryPage(props: PageProps) {
         </Section>
       )}
     </>
+  );
+}
+
+// The BMC's last hour: mean fan speed, the duty gpufleet set (manual control only) and the
+// hottest sensor it sees.
+function FanCharts(props: { host: string; samples: FanSample[]; now: number }) {
+  const points = props.samples.map((s) => ({ ...s, t: Date.parse(s.time) }));
+  const manual = points.some((p) => typeof p.duty_pct === 'number');
+  return (
+    <div class="gpu-charts" id="fan-charts">
+      <h3>Fans of {props.host}</h3>
+      <p class="muted small">{manual ? 'Duty set by gpufleet (manual control)' : 'The BMC controls the fans itself'}</p>
+      <LineChart title="Fan speed" unit=" rpm" tone="fan" now={props.now} windowMs={HOUR} min={0}
+        points={points.map((p) => ({ t: p.t, v: p.fan_rpm }))} />
+      {manual && (
+        <LineChart title="Fan duty" unit=" %" tone="fan" now={props.now} windowMs={HOUR} min={0} max={100}
+          points={points.map((p) => ({ t: p.t, v: p.duty_pct }))} />
+      )}
+      <LineChart title="Hottest BMC sensor" unit=" °C" tone="temp" now={props.now} windowMs={HOUR}
+        points={points.map((p) => ({ t: p.t, v: p.hottest_c }))} />
+    </div>
   );
 }
 
