@@ -14,10 +14,17 @@ const Vm& VmAt(const Cluster& c, int vm) { return c.vms[static_cast<std::size_t>
 }  // namespace
 
 json GpuJson(const Cluster& c, const Gpu& g) {
+  // MIG and mixed-size GPUs are a row of slots (memory slices, framebuffer slots): each instance
+  // starts at its placement and spans `span` of them, so a drawing can show the gaps.
+  auto geometry = c.mixed_size.find(g.board->prefix);
+  const MixedSizeGeometry geo =
+      geometry != c.mixed_size.end() ? geometry->second : MixedSizeGeometry{};
   json instances = json::array();
   for (const Instance& i : g.instances) {
     json inst = {{"vm", VmAt(c, i.vm).name}, {"type", i.type->name}};
     if (i.placement >= 0) inst["placement"] = i.placement;
+    if (g.mode == GpuMode::kMig) inst["span"] = MigMemorySpan(*g.board, *i.type);
+    if (g.mode == GpuMode::kMixedSize) inst["span"] = MixedSizeSlots(*i.type, geo);
     instances.push_back(std::move(inst));
   }
   json j = {{"id", g.id},
@@ -29,6 +36,13 @@ json GpuJson(const Cluster& c, const Gpu& g) {
             {"framebuffer_mib", g.board->framebuffer_mib}};
   if (g.mode == GpuMode::kEqualSize && g.carved != nullptr) {
     j["max_instances"] = g.carved->max_instances;
+  }
+  if (g.mode == GpuMode::kMig) {
+    j["slots"] = g.board->mig ? g.board->mig->memory_slices : 8;
+  }
+  if (g.mode == GpuMode::kMixedSize) {
+    j["slots"] = MixedSizeTotalSlots(*g.board, geo);
+    j["reserved_slots"] = geo.reserved_slots;
   }
   if (g.mode == GpuMode::kPassthrough) {
     j["passthrough_vm"] =

@@ -7,8 +7,10 @@
 namespace gpufleet::planner {
 
 // One GPU as plan reports print it: {id, board, mode, carved, instances: [{vm, type,
-// placement?}], framebuffer_used_mib, framebuffer_mib, max_instances? (equal-size),
-// passthrough_vm? (passthrough)}.
+// placement?, span?}], framebuffer_used_mib, framebuffer_mib, max_instances? (equal-size),
+// slots? (MIG: memory slices; mixed-size: usable framebuffer slots), reserved_slots?
+// (mixed-size), passthrough_vm? (passthrough)}. An instance of a MIG or mixed-size GPU spans
+// `span` slots from `placement`.
 [[nodiscard]] nlohmann::json GpuJson(const Cluster& cluster, const Gpu& gpu);
 
 // A plan's result as `gpufleet plan -o json` and POST /api/v1/plans/demand print it: summary,

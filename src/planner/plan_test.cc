@@ -4,6 +4,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "planner/placer.h"
+#include "planner/plan_json.h"
 #include "planner/planner.h"
 #include "planner/testing.h"
 
@@ -532,6 +533,38 @@ TEST(PlacerIndexTest, UndoRestoresTheDecisions) {
   EXPECT_EQ(after.assignment->gpus, expected.assignment->gpus);
   EXPECT_EQ(after.assignment->fits[0].placement, expected.assignment->fits[0].placement);
   EXPECT_THAT(Violations(c), IsEmpty());
+}
+
+// The plan report draws MIG and mixed-size GPUs as rows of slots: each instance has its
+// placement and span, the GPU its slot count.
+TEST(PlanJsonTest, MigAndMixedSizeGpusCarryTheirGeometry) {
+  Cluster c;
+  AddHost(c, "a100", "A100", 1);
+  c.hosts[0].gpus[0].mode = GpuMode::kMig;
+  AddHost(c, "l40s", "L40S", 1);
+  c.hosts[1].gpus[0].mode = GpuMode::kMixedSize;
+  c.hosts[1].manager = *core::DriverVersion::Parse("550.54.10");  // mixed-size needs vGPU 17
+  c.mixed_size["L40S"] = MixedSizeGeometry{.slot_mib = 1024, .slots = 48, .reserved_slots = 2};
+  for (const char* type : {"A100-3-20C", "A100-1-5C", "L40S-24Q", "L40S-8Q"}) {
+    const int vm = AddVm(c, type, type);
+    Decision d = Place(c, vm);
+    ASSERT_TRUE(d.assignment) << type << ": " << d.explanation;
+    Apply(c, *d.assignment);
+  }
+  const nlohmann::json mig = GpuJson(c, c.hosts[0].gpus[0]);
+  EXPECT_EQ(mig["slots"], 8);
+  ASSERT_EQ(mig["instances"].size(), 2u);
+  for (const nlohmann::json& i : mig["instances"]) {
+    EXPECT_EQ(i["span"], i["type"] == "A100-3-20C" ? 4 : 1) << i.dump();
+    EXPECT_TRUE(i.contains("placement"));
+  }
+  const nlohmann::json mixed = GpuJson(c, c.hosts[1].gpus[0]);
+  EXPECT_EQ(mixed["slots"], 46);
+  EXPECT_EQ(mixed["reserved_slots"], 2);
+  for (const nlohmann::json& i : mixed["instances"]) {
+    EXPECT_EQ(i["span"], i["type"] == "L40S-24Q" ? 24 : 8) << i.dump();
+  }
+  EXPECT_FALSE(GpuJson(c, c.hosts[0].gpus[0]).contains("reserved_slots"));
 }
 
 }  // namespace

@@ -162,7 +162,8 @@ export interface HaPlan {
 export interface PlanInstance {
   type: string;
   vm: string;
-  placement?: number;
+  placement?: number; // MIG: first memory slice; mixed-size: first framebuffer slot
+  span?: number; // MIG and mixed-size: how many of the GPU's slots the instance takes
 }
 
 export interface PlanGpu {
@@ -174,6 +175,8 @@ export interface PlanGpu {
   framebuffer_used_mib?: number;
   instances: PlanInstance[];
   max_instances?: number;
+  slots?: number; // MIG: memory slices; mixed-size: usable framebuffer slots
+  reserved_slots?: number; // mixed-size: slots at the end no vGPU may use
 }
 
 export interface PlanHost {

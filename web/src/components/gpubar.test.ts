@@ -53,6 +53,29 @@ test('mixed-size: segments in proportion to framebuffer, in placement order, the
   ]);
 });
 
+test('MIG: the memory slices with each instance at its placement and the gaps between', () => {
+  // A100 40 GB: 3g.20gb on slices 0-3, 1g.5gb on slice 6; slices 4-5 and 7 are free.
+  const slots = slotsOf(model({
+    board: 'A100', mode: 'mig', framebuffer_mib: 40960, slots: 8,
+    instances: [{ vm: 'b', type: 'A100-1-5C', placement: 6, span: 1 }, { vm: 'a', type: 'A100-3-20C', placement: 0, span: 4 }],
+  }));
+  assert.deepEqual(slots.map((s) => [s.kind, s.vm, s.weight]), [
+    ['used', 'a', 4], ['free', undefined, 2], ['used', 'b', 1], ['free', undefined, 1],
+  ]);
+  assert.match(slots[1].detail, /slices 4-5 free/);
+  assert.equal(slots[1].label, 'free · 10 GB');
+});
+
+test('mixed-size: slots with alignment gaps and reserved slots at the end', () => {
+  const slots = slotsOf(model({
+    board: 'L40S', mode: 'mixed-size', framebuffer_mib: 49152, slots: 46, reserved_slots: 2,
+    instances: [{ vm: 'a', type: 'L40S-8Q', placement: 32, span: 8 }, { vm: 'b', type: 'L40S-24Q', placement: 0, span: 24 }],
+  }));
+  assert.deepEqual(slots.map((s) => [s.kind, s.vm, s.weight]), [
+    ['used', 'b', 24], ['free', undefined, 8], ['used', 'a', 8], ['free', undefined, 6], ['unusable', undefined, 2],
+  ]);
+});
+
 test('without the planner the capacity is unknown, the VMs still show', () => {
   const slots = slotsOf(model({ carved: 'P40-8Q', instances: [{ vm: 'a', type: 'P40-8Q' }] }, { capacityKnown: false }));
   assert.deepEqual(slots.map((s) => s.kind), ['used', 'unknown']);

@@ -1,5 +1,7 @@
-// A physical GPU drawn as the bar of its vGPU slots: one cell per instance of an equal-size GPU,
-// framebuffer-proportional segments for mixed-size and MIG, the whole bar for an uncarved or
+// A physical GPU drawn as the bar of its vGPU slots: one cell per instance of an equal-size GPU;
+// for mixed-size and MIG the GPU's row of slots (framebuffer slots, memory slices) with every
+// instance at its placement, so the gaps alignment leaves are visible (framebuffer-proportional
+// segments when the controller gives no geometry); the whole bar for an uncarved or
 // passed-through GPU. The slot states come from the planner's view (POST /plans/demand):
 // used (VM name), free, free but locked to the carved type (the planner's "stranded" capacity:
 // other types cannot use it until the GPU is empty), and framebuffer no instance can use.
@@ -86,7 +88,9 @@ export function slotsOf(m: GpuBarModel): Slot[] {
     if (used.length > 0) return used;
     return [{ kind: 'free', label: `free · ${mib(total || undefined)}`, detail: 'not carved: any type of the board', weight: 1 }];
   }
-  // Mixed-size and MIG: segments in proportion to framebuffer.
+  const geometric = geometrySlots(m, used);
+  if (geometric) return geometric;
+  // Mixed-size and MIG without geometry: segments in proportion to framebuffer.
   const weighted = used.map((s, index) => {
     const type = sortedInstances(gpu)[index].type;
     return { ...s, weight: m.typeFramebuffer.get(type) ?? (total ? total / Math.max(1, gpu.max_instances ?? 8) : 1) };
@@ -102,6 +106,42 @@ export function slotsOf(m: GpuBarModel): Slot[] {
     );
   }
   return weighted;
+}
+
+// The row of slots of a MIG or mixed-size GPU: each instance at [placement, placement + span),
+// free runs between and after them, reserved slots at the end. Undefined when the controller gave
+// no geometry (an older controller) or an instance lacks its placement.
+function geometrySlots(m: GpuBarModel, used: Slot[]): Slot[] | undefined {
+  const { gpu } = m;
+  const total = gpu.slots;
+  const instances = sortedInstances(gpu);
+  if (!total || total <= 0) return undefined;
+  if (instances.some((i) => i.placement === undefined || i.placement < 0 || !i.span || i.span <= 0)) return undefined;
+  const unit = gpu.mode === 'mig' ? 'slice' : 'slot';
+  const slotMib = (gpu.framebuffer_mib ?? 0) / (total + (gpu.reserved_slots ?? 0));
+  const stranded = (m.stranded?.stranded_mib ?? 0) > 0;
+  const gap = (from: number, to: number): Slot => {
+    const n = to - from;
+    const size = slotMib > 0 ? mib(n * slotMib) : `${n} ${unit}${n === 1 ? '' : 's'}`;
+    const which = n === 1 ? `${unit} ${from}` : `${unit}s ${from}-${to - 1}`;
+    return stranded
+      ? { kind: 'stranded', label: `free · ${size}`, detail: `${which} free, usable by ${gpu.carved ?? 'some types'} only`, weight: n }
+      : { kind: 'free', label: `free · ${size}`, detail: `${which} free`, weight: n };
+  };
+  const out: Slot[] = [];
+  let at = 0;
+  instances.forEach((inst, k) => {
+    const start = inst.placement as number;
+    if (start > at) out.push(gap(at, start));
+    out.push({ ...used[k], weight: inst.span as number });
+    at = Math.max(at, start + (inst.span as number));
+  });
+  if (at < total) out.push(gap(at, total));
+  const reserved = gpu.reserved_slots ?? 0;
+  if (reserved > 0) {
+    out.push({ kind: 'unusable', label: 'reserved', detail: `${reserved} reserved ${unit}${reserved === 1 ? '' : 's'}`, weight: reserved });
+  }
+  return out;
 }
 
 function modeLabel(gpu: PlanGpu): string {
