@@ -1,5 +1,6 @@
 #include "api/dispatcher.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -105,6 +106,11 @@ Response Dispatcher::Handle(Request& request) {
   request.max_json_depth = options_.limits.max_json_depth;
   std::string route_label(kUnmatched);
   Response response = Route(request, &route_label);
+  if (request.method == "HEAD" && response.event_stream) {
+    // A stream has no length: its headers, and no stream.
+    response.event_stream = nullptr;
+    response.SetHeader("Content-Type", "text/event-stream");
+  }
   if (response.status >= 500 && !response.internal_detail.empty()) {
     LogError(StrCat(request.method, " ", route_label, ": ", response.internal_detail));
   }
@@ -138,7 +144,18 @@ Response Dispatcher::Route(Request& request, std::string* route_label) {
     request.query = *std::move(query);
   }
   RouteMatch match = router_.Match(request.method, request.path);
+  if (match.route == nullptr && request.method == "HEAD") {
+    // HEAD is GET without the body (RFC 9110, 9.3.2): the GET route answers, the session sends
+    // its headers only.
+    RouteMatch get = router_.Match("GET", request.path);
+    if (get.route != nullptr) match = std::move(get);
+  }
   if (match.route == nullptr) {
+    if (std::find(match.allowed_methods.begin(), match.allowed_methods.end(), "GET") !=
+        match.allowed_methods.end()) {
+      match.allowed_methods.push_back("HEAD");
+      std::sort(match.allowed_methods.begin(), match.allowed_methods.end());
+    }
     if (match.allowed_methods.empty()) {
       return Response::Error(404, "NOT_FOUND",
                              StrCat("no route for ", QuoteForMessage(request.path)));

@@ -102,8 +102,31 @@ TEST_F(HttpServerTest, NotFoundAndMethodNotAllowed) {
   auto na = c.Post("/api/v1/hosts/h1", Bearer("admin-token"), "{}", "application/json");
   ASSERT_TRUE(na);
   EXPECT_EQ(na->status, 405);
-  EXPECT_EQ(na->get_header_value("Allow"), "DELETE, GET");
+  EXPECT_EQ(na->get_header_value("Allow"), "DELETE, GET, HEAD");
   EXPECT_EQ(JsonOf(na)["code"], "METHOD_NOT_ALLOWED");
+}
+
+TEST_F(HttpServerTest, HeadIsGetWithoutTheBody) {
+  httplib::Client c = Client();
+  auto get = c.Get("/api/v1/hosts/h1", Bearer("viewer-token"));
+  ASSERT_TRUE(get);
+  auto head = c.Head("/api/v1/hosts/h1", Bearer("viewer-token"));
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->status, 200);
+  EXPECT_TRUE(head->body.empty());
+  EXPECT_EQ(head->get_header_value("Content-Length"), std::to_string(get->body.size()));
+  EXPECT_EQ(head->get_header_value("Content-Type"), "application/json");
+  // Same access rules, and the connection stays usable for the next request.
+  auto anonymous = c.Head("/api/v1/hosts/h1");
+  ASSERT_TRUE(anonymous);
+  EXPECT_EQ(anonymous->status, 401);
+  auto again = c.Get("/api/v1/hosts/h2", Bearer("viewer-token"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(JsonOf(again)["host"], "h2");
+  auto healthz = c.Head("/healthz");
+  ASSERT_TRUE(healthz);
+  EXPECT_EQ(healthz->status, 200);
+  EXPECT_EQ(healthz->get_header_value("Content-Length"), "3");
 }
 
 TEST_F(HttpServerTest, ErrorBodiesCarryTheField) {

@@ -262,7 +262,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     bool keep_alive = msg.keep_alive() && core_->options.keep_alive;
     Response response = core_->dispatcher->Handle(req);
     if (response.event_stream) return StartStream(std::move(response), msg.version());
-    Write(std::move(response), keep_alive, msg.version());
+    Write(std::move(response), keep_alive, msg.version(), msg.method() == http::verb::head);
   }
 
   template <typename Message>
@@ -277,7 +277,8 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     }
   }
 
-  void Write(Response response, bool keep_alive, unsigned version) {
+  // `head_only`: the answer to HEAD, whose Content-Length is the body's that GET would send.
+  void Write(Response response, bool keep_alive, unsigned version, bool head_only = false) {
     state_ = State::kWriting;
     keep_alive = keep_alive && !core_->stopping && !response.headers.Has("Connection");
     auto res = std::make_shared<http::response<http::string_body>>(
@@ -286,6 +287,11 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     res->body() = std::move(response.body);
     res->keep_alive(keep_alive);
     res->prepare_payload();
+    if (head_only) {
+      const std::size_t length = res->body().size();
+      res->body().clear();
+      res->content_length(length);
+    }
     Lowest().expires_after(ToChrono(limits_.write_timeout));
     http::async_write(
         stream_, *res,

@@ -93,6 +93,12 @@ int Snapshot::EventCount(std::string_view kind, std::string_view object) const {
   return it == events->end() ? 0 : it->second;
 }
 
+int Snapshot::EventCountBefore(std::string_view kind, std::string_view object) const {
+  if (!events_before.has_value()) return EventCount(kind, object);
+  auto it = events_before->find({std::string(kind), std::string(object)});
+  return it == events_before->end() ? 0 : it->second;
+}
+
 std::string IssueContext::Tag() const { return StrCat("r", round, "-t", thread, "-", serial); }
 
 void IssueContext::Log(std::string_view what, const Reply& reply) {

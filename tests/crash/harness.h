@@ -137,12 +137,18 @@ struct Snapshot {
   std::map<std::pair<std::string, std::string>, GpuView> gpus;  // by (host, id)
   std::map<std::string, TokenView> tokens;
   const EventCounts* events = nullptr;
+  // Over the API only, where the lists and the events are separate reads while the operation
+  // runner may still move VMs: the events counted before the lists were read. A list shows at
+  // least these moves and at most those of `events` (read after).
+  std::optional<EventCounts> events_before;
   // Over the API only: a client for probes (e.g. authenticating with a token); null otherwise.
   HttpClient* client = nullptr;
   // The last check of the run: probes everything rather than a sample.
   bool final = false;
 
   [[nodiscard]] int EventCount(std::string_view kind, std::string_view object) const;
+  // EventCount as of before the lists were read (the same where the read is one transaction).
+  [[nodiscard]] int EventCountBefore(std::string_view kind, std::string_view object) const;
 };
 
 // What a request kind gets to issue one request.

@@ -89,6 +89,8 @@ absl::Status ReadApiSnapshot(HttpClient& client, ApiEventLog& events, Snapshot& 
   out = Snapshot{};
   out.source = "the API";
   out.client = &client;
+  GPUFLEET_RETURN_IF_ERROR(events.Update(client));
+  out.events_before = events.counts();
 
   std::string cursor;
   do {

@@ -25,7 +25,9 @@ struct VmRecord {
   bool busy = false;     // a client thread is deleting it
   bool broken = false;   // a check failed on it already; not checked again
   std::vector<VgpuView> placement;
-  int moves_seen = 0;  // vm.migrated + vm.restarted events when `placement` was last taken
+  // vm.migrated + vm.restarted events that `placement` certainly reflects (a lower bound when
+  // the snapshot's lists and events were separate reads).
+  int moves_seen = 0;
   int64_t version = 0;
   std::string history;  // its requests and their answers, for messages
 };
@@ -258,10 +260,12 @@ void VmWorkload::CheckRecord(VmRecord& r, const Snapshot& s, Findings& f) {
   // A durable operation may have moved the VM since its placement was taken: then it has a new
   // vm.migrated (or vm.restarted) event, and the new placement is taken (checked complete above).
   const int moves = s.EventCount("vm.migrated", object) + s.EventCount("vm.restarted", object);
+  const int moves_before =
+      s.EventCountBefore("vm.migrated", object) + s.EventCountBefore("vm.restarted", object);
   auto moved_to = [&](const std::vector<VgpuView>& now) {
     if (now == r.placement || moves <= r.moves_seen) return false;
     r.placement = now;
-    r.moves_seen = moves;
+    r.moves_seen = moves_before;
     return true;
   };
   if (present) {
@@ -307,7 +311,7 @@ void VmWorkload::CheckRecord(VmRecord& r, const Snapshot& s, Findings& f) {
       if (present) {
         ++settled_created_;
         r.placement = Sorted(view->second.vgpus);
-        r.moves_seen = moves;
+        r.moves_seen = moves_before;
         r.version = view->second.version;
       }
       r.history = StrCat(r.history, "; found ", present ? "created" : "absent", " in ", s.source);
