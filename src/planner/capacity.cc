@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "common/strings.h"
 
@@ -24,6 +25,33 @@ bool SpanFree(const Gpu& gpu, int start, int span, int (*span_of)(const Gpu&, co
 
 int MigSpanOf(const Gpu& gpu, const Instance& i) { return MigMemorySpan(*gpu.board, *i.type); }
 
+// What a MIG GPU still offers once an instance takes memory slices [start, start + span): every
+// aligned run of free memory slices (spans 1, 2, 4, 8, ...) counted by the compute slices a
+// profile starting there could take (a run cannot reach past the last compute slice: on 7+8
+// geometry a 4-slice run at 4 holds a 3g profile, a 2-slice run at 6 only a 1g one). Choosing the
+// start that keeps most of it is what leaves 2g at 4 possible next to a 3g at 0 when a 1g comes
+// (it goes to slice 6, not 4).
+int MigRoomLeft(const Gpu& gpu, int start, int span) {
+  const core::MigGeometry& mig = *gpu.board->mig;
+  const int slices = std::min(mig.memory_slices, 31);
+  auto run = [](int from, int length) {
+    return ((std::uint32_t{1} << length) - 1U) << static_cast<unsigned>(from);
+  };
+  std::uint32_t used = run(start, std::min(span, slices - start));
+  for (const Instance& i : gpu.instances) {
+    if (i.placement < 0 || i.placement >= slices) continue;
+    used |= run(i.placement, std::min(MigSpanOf(gpu, i), slices - i.placement));
+  }
+  int room = 0;
+  for (int length = 1; length <= slices; length *= 2) {
+    for (int from = 0; from + length <= slices; from += length) {
+      const int compute = std::min(length, mig.compute_slices - from);
+      if (compute > 0 && (used & run(from, length)) == 0) room += compute;
+    }
+  }
+  return room;
+}
+
 std::optional<Fit> FitMig(const Gpu& gpu, const core::VgpuType& type, std::string* why) {
   const core::Board& board = *gpu.board;
   if (!type.mig_backed || !board.mig) {
@@ -44,10 +72,21 @@ std::optional<Fit> FitMig(const Gpu& gpu, const core::VgpuType& type, std::strin
     return std::nullopt;
   }
   const int span = MigMemorySpan(board, type);
+  std::optional<Fit> best;
+  int best_room = -1;
   for (int start : MigStarts(board, type)) {
-    if (SpanFree(gpu, start, span, MigSpanOf)) return Fit{GpuMode::kMig, start};
+    if (!SpanFree(gpu, start, span, MigSpanOf)) continue;
+    const int room = MigRoomLeft(gpu, start, span);
+    if (room > best_room) {
+      best = Fit{GpuMode::kMig, start};
+      best_room = room;
+    }
   }
-  if (why) *why = StrCat("no free aligned run of ", span, " memory slices for ", type.name);
+  if (best) return best;
+  if (why) {
+    *why = span == 1 ? StrCat("no free memory slice for ", type.name)
+                     : StrCat("no free aligned run of ", span, " memory slices for ", type.name);
+  }
   return std::nullopt;
 }
 
@@ -76,7 +115,10 @@ std::optional<Fit> FitMixed(const Gpu& gpu, const core::VgpuType& type,
     }
     if (free) return Fit{GpuMode::kMixedSize, start};
   }
-  if (why) *why = StrCat("no free aligned run of ", size, " slots for ", type.name);
+  if (why) {
+    *why = size == 1 ? StrCat("no free slot for ", type.name)
+                     : StrCat("no free aligned run of ", size, " slots for ", type.name);
+  }
   return std::nullopt;
 }
 

@@ -86,21 +86,47 @@ TEST(CapacityTest, MigMixesSizesWithinTheSlices) {
   Gpu gpu = Empty("A100D");
   const core::VgpuType& big = TypeNamed("A100D-3-40C");
   const core::VgpuType& small = TypeNamed("A100D-2-20C");
+  // A 3g at 4 leaves memory 0-3 whole, where a 4g (start 0 only) still fits; at 0 it would not.
   std::optional<Fit> f1 = FitOn(gpu, big, {}, {});
   ASSERT_TRUE(f1);
   EXPECT_EQ(f1->mode, GpuMode::kMig);
-  EXPECT_EQ(f1->placement, 0);
+  EXPECT_EQ(f1->placement, 4);
+  EXPECT_TRUE(FitOn(Gpu(gpu), TypeNamed("A100D-4-40C"), {}, {}));
   Add(gpu, big, *f1);
+  EXPECT_TRUE(FitOn(gpu, TypeNamed("A100D-4-40C"), {}, {}));
   std::optional<Fit> f2 = FitOn(gpu, small, {}, {});
   ASSERT_TRUE(f2);
-  EXPECT_EQ(f2->placement, 4);
+  EXPECT_EQ(f2->placement, 0);
   Add(gpu, small, *f2);
-  // 3 + 2 compute slices used, memory 0-3 and 4-5: a 2g fits at 6? No: 6 + 2 > 7 compute.
+  std::optional<Fit> f3 = FitOn(gpu, small, {}, {});
+  ASSERT_TRUE(f3);
+  EXPECT_EQ(f3->placement, 2);
+  Add(gpu, small, *f3);
+  // 3 + 2 + 2 compute slices: nothing more fits.
   std::string why;
-  EXPECT_FALSE(FitOn(gpu, small, {}, {}, &why));
-  EXPECT_TRUE(FitOn(gpu, TypeNamed("A100D-1-10C"), {}, {}));
+  EXPECT_FALSE(FitOn(gpu, TypeNamed("A100D-1-10C"), {}, {}, &why));
+  EXPECT_THAT(why, HasSubstr("7 of 7 compute slices in use"));
   EXPECT_FALSE(FitOn(gpu, TypeNamed("A100D-8C"), {}, {}, &why));
   EXPECT_THAT(why, HasSubstr("not MIG-backed"));
+}
+
+// On a GPU whose 3g sits at 0 (as the driver may report it), a 1g goes to slice 6, not 4: at 4
+// it would leave no aligned pair of memory slices with two compute slices for a 2g.
+TEST(CapacityTest, MigSmallProfileKeepsLargerRunsFree) {
+  Gpu gpu = Empty("A100D");
+  gpu.mode = GpuMode::kMig;
+  Add(gpu, TypeNamed("A100D-3-40C"), Fit{GpuMode::kMig, 0});
+  std::optional<Fit> one = FitOn(gpu, TypeNamed("A100D-1-10C"), {}, {});
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->placement, 6);
+  Add(gpu, TypeNamed("A100D-1-10C"), *one);
+  std::optional<Fit> two = FitOn(gpu, TypeNamed("A100D-2-20C"), {}, {});
+  ASSERT_TRUE(two);
+  EXPECT_EQ(two->placement, 4);
+  // On an empty GPU a 1g takes the last start, keeping the 4g and 7g-sized runs at 0 whole.
+  std::optional<Fit> first = FitOn(Empty("A100D"), TypeNamed("A100D-1-10C"), {}, {});
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->placement, 6);
 }
 
 TEST(CapacityTest, MixedSizeUsesAlignedSlots) {
