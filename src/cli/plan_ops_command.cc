@@ -228,10 +228,16 @@ absl::Status RunDefrag(Context& ctx, const PlanOpsOptions& o, std::ostream& out)
          {"from", rc.from ? json(rc.from->name) : json(nullptr)},
          {"to", rc.to->name}});
   }
-  const json doc = {{"type", (*type)->name},           {"count", o.count},
-                    {"satisfied", r.satisfied},        {"free_before", r.free_before},
-                    {"free_after", r.free_after},      {"moves", MovesJson(c, r.moves)},
-                    {"recarves", std::move(recarves)}, {"explanation", r.explanation}};
+  const json doc = {{"type", (*type)->name},
+                    {"count", o.count},
+                    {"satisfied", r.satisfied},
+                    {"free_before", r.free_before},
+                    {"free_after", r.free_after},
+                    {"moves_lower_bound", r.moves_lower_bound},
+                    {"minimal", r.minimal},
+                    {"moves", MovesJson(c, r.moves)},
+                    {"recarves", std::move(recarves)},
+                    {"explanation", r.explanation}};
   if (WriteStructured(ctx.format, doc, out)) return absl::OkStatus();
   out << "Make room for " << o.count << " x " << (*type)->name << "\n";
   if (!r.moves.empty() || !r.recarves.empty()) out << "\n";

@@ -189,7 +189,8 @@ absl::StatusOr<PlannedOperation> PlanDefrag(const OperationRequest& r, FleetStat
     gpus.push_back(GpuRef(h.name, id));
   }
   p.preview = {{"satisfied", d.satisfied},   {"free_before", d.free_before},
-               {"free_after", d.free_after}, {"moves", moves},
+               {"free_after", d.free_after}, {"moves_lower_bound", d.moves_lower_bound},
+               {"minimal", d.minimal},       {"moves", moves},
                {"recarves", recarves},       {"explanation", d.explanation}};
   if (!d.satisfied) {
     p.blocked = d.explanation;

@@ -176,6 +176,77 @@ TEST(DefragTest, ExplainsWhenImpossible) {
   EXPECT_THAT(none.explanation, HasSubstr("fit already"));
 }
 
+// On a mixed-size GPU one instance may block a large type: moving it alone is cheaper than
+// emptying the GPU, and the knapsack proves no plan moves fewer VMs.
+TEST(DefragTest, MovesOnlyTheInstanceThatBlocksOnAMixedSizeGpu) {
+  Cluster c;
+  for (const char* name : {"a", "b"}) {
+    const int h = AddHost(c, name, "L40S", 1);
+    c.hosts[static_cast<std::size_t>(h)].manager = V("550.54.10");
+    c.hosts[static_cast<std::size_t>(h)].gpus[0].mode = GpuMode::kMixedSize;
+  }
+  auto put = [&](const char* vm, const char* type, int host, int slot) {
+    const int v = AddVm(c, vm, type);
+    c.hosts[static_cast<std::size_t>(host)].gpus[0].instances.push_back(
+        Instance{v, &TypeNamed(type), slot});
+  };
+  put("small1", "L40S-4Q", 0, 0);   // blocks a 24Q at 0
+  put("small2", "L40S-4Q", 0, 24);  // blocks a 24Q at 24
+  put("big1", "L40S-16Q", 1, 0);
+  put("big2", "L40S-16Q", 1, 16);
+  put("mid", "L40S-8Q", 1, 32);  // b keeps slots 40-47: room for a 4Q, none for a 24Q
+  ASSERT_THAT(Violations(c), IsEmpty());
+  DefragResult r = Defrag(c, TypeNamed("L40S-24Q"), 1);
+  ASSERT_TRUE(r.satisfied) << r.explanation;
+  ASSERT_EQ(r.moves.size(), 1u);
+  EXPECT_EQ(r.moves[0].to.host, 1);
+  EXPECT_TRUE(r.recarves.empty());
+  EXPECT_EQ(r.moves_lower_bound, 1);
+  EXPECT_TRUE(r.minimal);
+  EXPECT_THAT(r.explanation, HasSubstr("no plan moves fewer VMs"));
+  EXPECT_THAT(Violations(r.cluster), IsEmpty());
+  // Two 24Q need both 4Q off a: two moves, still minimal.
+  DefragResult two = Defrag(c, TypeNamed("L40S-24Q"), 2);
+  ASSERT_TRUE(two.satisfied) << two.explanation;
+  EXPECT_EQ(two.moves.size(), 2u);
+  EXPECT_TRUE(two.minimal);
+}
+
+// Random clusters: a satisfied defragmentation never moves fewer VMs than its bound, leaves a
+// valid cluster, and the same input gives the same answer.
+TEST(DefragTest, NeverBeatsItsBoundOnRandomClusters) {
+  int satisfied = 0;
+  for (unsigned seed = 1; seed <= 40; ++seed) {
+    std::mt19937 rng(seed);
+    Cluster c;
+    const bool mig = seed % 2 == 0;
+    const std::vector<std::string> types =
+        mig ? std::vector<std::string>{"A100D-1-10C", "A100D-2-20C", "A100D-3-40C"}
+            : std::vector<std::string>{"P40-1Q", "P40-3Q", "P40-8Q", "P40-12Q"};
+    for (int h = 0; h < 4; ++h) {
+      AddHost(c, StrCat("h", h), mig ? "A100D" : "P40", 2);
+      c.hosts.back().manager = V("550.54.10");
+    }
+    for (int i = 0; i < 14; ++i) {
+      const int vm = AddVm(c, StrCat("v", i), types[rng() % types.size()]);
+      Decision d = Place(c, vm);
+      if (d.assignment) Apply(c, *d.assignment);
+    }
+    const core::VgpuType& target = TypeNamed(mig ? "A100D-4-40C" : "P40-24Q");
+    for (int count = 1; count <= 3; ++count) {
+      DefragResult r = Defrag(c, target, count);
+      DefragResult again = Defrag(c, target, count);
+      EXPECT_EQ(r.explanation, again.explanation) << seed;
+      EXPECT_THAT(Violations(r.cluster), IsEmpty()) << seed;
+      if (!r.satisfied) continue;
+      ++satisfied;
+      EXPECT_GE(static_cast<int>(r.moves.size()), r.moves_lower_bound) << seed << r.explanation;
+      EXPECT_GE(r.free_after, count);
+    }
+  }
+  EXPECT_GT(satisfied, 20);
+}
+
 // A Fleet answers what-ifs as the one-shot functions do, and leaves itself as it was: after every
 // evacuation plan and failure simulation, the next placement is the same as before.
 TEST(FleetTest, WhatIfsMatchTheOneShotFunctionsAndUndoThemselves) {

@@ -199,15 +199,23 @@ struct DefragResult {
   int free_after = 0;
   std::vector<Move> moves;
   std::vector<Recarve> recarves;
+  // The fewest VMs any plan moves (-1: not computed: too many GPUs for the exact search): from
+  // the cheapest way to gain `count` instances, each GPU giving up all its instances or, on a MIG
+  // or mixed-size GPU, some of them; not computed either when a VM with several vGPUs is among
+  // those that could move. `minimal`: the plan moves no more VMs than that.
+  int moves_lower_bound = -1;
+  bool minimal = false;
   std::string explanation;
   Cluster cluster;
 };
 
-// Migrations and re-carvings that make room for `count` instances of `target`, found greedily
-// (not guaranteed minimal): GPUs of the target's board are emptied in order of fewest instances
-// to move, their VMs moving to other GPUs (checked like an evacuation), and re-carved for the
-// target. When the room cannot be made, nothing is proposed and the explanation says how far it
-// could get.
+// Migrations and re-carvings that make room for `count` instances of `target`. A knapsack over
+// the target board's GPUs picks the fewest VMs to move (then the fewest GPUs touched): emptying
+// a GPU carved for another type, or on MIG and mixed-size GPUs also moving only the instances
+// that block the target. The chosen VMs then move (checked like an evacuation), preferably to
+// GPUs without room for the target; an emptied GPU is re-carved for it. A GPU whose VMs cannot
+// all move is set aside and the rest planned again. When the room cannot be made, nothing is
+// proposed and the explanation says how far it could get.
 [[nodiscard]] DefragResult Defrag(const Cluster& cluster, const core::VgpuType& target, int count,
                                   const EvacuateOptions& options = {});
 

@@ -159,6 +159,8 @@ void DecodeDefragExpect(YamlMap& e, Expectations& x) {
   x.recarves = e.OptInt("recarves", 0, kMaxCount);
   x.free_before = e.OptInt("free_before", 0, kMaxCount);
   x.free_after = e.OptInt("free_after", 0, kMaxCount);
+  x.minimal = e.OptBool("minimal");
+  x.moves_lower_bound = e.OptInt("moves_lower_bound", -1, kMaxCount);
   x.explanation_contains = OptPieces(e, "explanation_contains");
   x.to = OptStringMap(e, "to");
 }

@@ -62,7 +62,8 @@ struct Expectations {
   std::map<std::string, std::vector<std::string>> reserve_hosts;
 
   // defrag
-  std::optional<bool> satisfied;
+  std::optional<bool> satisfied, minimal;
+  std::optional<int> moves_lower_bound;
   std::optional<int> recarves, free_before, free_after;
   std::vector<std::string> explanation_contains;
 };

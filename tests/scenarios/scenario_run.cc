@@ -405,6 +405,9 @@ void RunDefrag(const Scenario& s, const Cluster& c, Checker& check, Outcome& out
   check.Deterministic(out.summary, RenderDefrag(n, Defrag(c, *s.target, s.count, options)));
   check.NoViolations("the cluster after defragmentation", r.cluster);
   if (r.satisfied != (r.free_after >= s.count)) check.Fail("satisfied disagrees with free_after");
+  if (r.satisfied && static_cast<int>(r.moves.size()) < r.moves_lower_bound) {
+    check.Fail("the plan moves fewer VMs than its lower bound");
+  }
   const Expectations& x = s.expect;
   if (x.satisfied) {
     check.Eq("satisfied", r.satisfied ? "true" : "false", *x.satisfied ? "true" : "false");
@@ -413,6 +416,10 @@ void RunDefrag(const Scenario& s, const Cluster& c, Checker& check, Outcome& out
   if (x.recarves) check.Eq("recarves", static_cast<int>(r.recarves.size()), *x.recarves);
   if (x.free_before) check.Eq("free_before", r.free_before, *x.free_before);
   if (x.free_after) check.Eq("free_after", r.free_after, *x.free_after);
+  if (x.minimal) {
+    check.Eq("minimal", r.minimal ? "true" : "false", *x.minimal ? "true" : "false");
+  }
+  if (x.moves_lower_bound) check.Eq("moves_lower_bound", r.moves_lower_bound, *x.moves_lower_bound);
   check.Contains("explanation", r.explanation, x.explanation_contains);
   CheckDestinations(check, n, r.moves, x.to);
 }
