@@ -4,20 +4,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
 
-#include "common/json.h"
 #include "common/status_field.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "controller/auth_bodies.h"
 #include "controller/secrets.h"
 
 namespace gpufleet::controller {
 namespace {
 
-constexpr int kMaxTtlSeconds = 10 * 365 * 24 * 3600;
 // The cache is emptied rather than grown past this many tokens.
 constexpr std::size_t kMaxCachedTokens = 100000;
 
@@ -45,12 +45,6 @@ absl::Status WriteSecretFile(const std::string& path, std::string_view secret) {
     return fail("cannot close");
   }
   return absl::OkStatus();
-}
-
-std::optional<absl::Time> ReadTtl(JsonReader& reader, absl::Time now) {
-  std::optional<int> ttl = reader.OptInt("expires_in_seconds", 1, kMaxTtlSeconds);
-  if (!ttl.has_value()) return std::nullopt;
-  return now + absl::Seconds(*ttl);
 }
 
 nlohmann::json TokenJson(const store::ApiToken& t) {
@@ -135,17 +129,8 @@ absl::StatusOr<api::Principal> TokenAuth::AuthenticateApiToken(std::string_view 
     return absl::UnauthenticatedError(StrCat("token ", QuoteForMessage(row.name), " expired"));
   }
   if (!row.last_used_at.has_value() || now - *row.last_used_at >= options_.last_used_granularity) {
-    // Best effort: a failed update (a concurrent one, a busy disk) must not refuse the request.
-    (void)context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
-      GPUFLEET_ASSIGN_OR_RETURN(store::ApiToken fresh, tx.GetApiToken(hash));
-      if (fresh.last_used_at.has_value() &&
-          now - *fresh.last_used_at < options_.last_used_granularity) {
-        return absl::OkStatus();
-      }
-      fresh.last_used_at = now;
-      return tx.UpdateApiToken(fresh);
-    });
-    row.last_used_at = now;  // written, or to be tried again once the cache entry lapses
+    NoteTokenUse(hash, now);
+    row.last_used_at = now;  // the cache admits the token until the next use is due
   }
   api::Principal principal{.name = row.name, .role = ApiRoleOf(row.role), .agent_host = ""};
   Remember(hash,
@@ -180,15 +165,7 @@ absl::StatusOr<api::Principal> TokenAuth::AuthenticateAgent(std::string_view tok
   }
   if (row.revoked) return absl::UnauthenticatedError("agent credential revoked");
   if (!row.last_seen_at.has_value() || now - *row.last_seen_at >= options_.last_used_granularity) {
-    (void)context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
-      GPUFLEET_ASSIGN_OR_RETURN(store::AgentCredential fresh, tx.GetAgentCredential(agent));
-      if (fresh.last_seen_at.has_value() &&
-          now - *fresh.last_seen_at < options_.last_used_granularity) {
-        return absl::OkStatus();
-      }
-      fresh.last_seen_at = now;
-      return tx.UpdateAgentCredential(fresh);
-    });
+    NoteAgentUse(agent, now);
     row.last_seen_at = now;
   }
   api::Principal principal{
@@ -200,6 +177,53 @@ absl::StatusOr<api::Principal> TokenAuth::AuthenticateAgent(std::string_view tok
                     .verified_at = now},
            generation);
   return principal;
+}
+
+void TokenAuth::NoteTokenUse(const std::string& hash, absl::Time now) {
+  std::lock_guard<std::mutex> lock(pending_mu_);
+  absl::Time& at = pending_tokens_[hash];
+  at = std::max(at, now);
+}
+
+void TokenAuth::NoteAgentUse(const std::string& agent, absl::Time now) {
+  std::lock_guard<std::mutex> lock(pending_mu_);
+  absl::Time& at = pending_agents_[agent];
+  at = std::max(at, now);
+}
+
+absl::Status TokenAuth::FlushLastUse() {
+  std::map<std::string, absl::Time> tokens, agents;
+  {
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    tokens.swap(pending_tokens_);
+    agents.swap(pending_agents_);
+  }
+  if (tokens.empty() && agents.empty()) return absl::OkStatus();
+  absl::Status s = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+    for (const auto& [hash, at] : tokens) {
+      absl::StatusOr<store::ApiToken> row = tx.GetApiToken(hash);
+      if (absl::IsNotFound(row.status())) continue;  // deleted since
+      if (!row.ok()) return row.status();
+      if (row->last_used_at.has_value() && *row->last_used_at >= at) continue;
+      row->last_used_at = at;
+      GPUFLEET_RETURN_IF_ERROR(tx.UpdateApiToken(*row));
+    }
+    for (const auto& [agent, at] : agents) {
+      absl::StatusOr<store::AgentCredential> row = tx.GetAgentCredential(agent);
+      if (absl::IsNotFound(row.status())) continue;
+      if (!row.ok()) return row.status();
+      if (row->last_seen_at.has_value() && *row->last_seen_at >= at) continue;
+      row->last_seen_at = at;
+      GPUFLEET_RETURN_IF_ERROR(tx.UpdateAgentCredential(*row));
+    }
+    return absl::OkStatus();
+  });
+  if (!s.ok()) {  // keep them for the next flush, unless a later use was noted meanwhile
+    std::lock_guard<std::mutex> lock(pending_mu_);
+    for (const auto& [hash, at] : tokens) pending_tokens_.try_emplace(hash, at);
+    for (const auto& [agent, at] : agents) pending_agents_.try_emplace(agent, at);
+  }
+  return s;
 }
 
 void TokenAuth::OnAuthFailure(const api::AuthFailure& failure) {
@@ -335,18 +359,17 @@ api::Response TokenAuth::WhoAmI(const api::Request& request) {
 api::Response TokenAuth::PostToken(const api::Request& request) {
   absl::StatusOr<nlohmann::json> body = JsonObjectBody(request);
   if (!body.ok()) return api::Response::Error(body.status());
-  JsonReader reader(*body, "");
-  std::string name = reader.String("name");
-  std::string role_text = reader.String("role");
-  std::optional<absl::Time> expires = ReadTtl(reader, context_.clock->Now());
-  absl::Status read = reader.Finish();
-  if (!read.ok()) return api::Response::Error(read);
-  absl::StatusOr<store::Role> role = store::ParseRole(role_text);
-  if (!role.ok()) return api::Response::Error(WithField(role.status(), "role"));
-  absl::StatusOr<std::string> secret = CreateToken(name, *role, expires, ActorOf(request));
+  absl::StatusOr<TokenRequest> decoded = DecodeTokenRequest(*body);
+  if (!decoded.ok()) return api::Response::Error(decoded.status());
+  const std::string& name = decoded->name;
+  std::optional<absl::Time> expires;
+  if (decoded->expires_in_seconds.has_value()) {
+    expires = context_.clock->Now() + absl::Seconds(*decoded->expires_in_seconds);
+  }
+  absl::StatusOr<std::string> secret = CreateToken(name, decoded->role, expires, ActorOf(request));
   if (!secret.ok()) return api::Response::Error(secret.status());
   nlohmann::json out = {{"name", name},
-                        {"role", store::RoleName(*role)},
+                        {"role", store::RoleName(decoded->role)},
                         {"token", *secret},
                         {"expires_at", TimeOrNull(expires)}};
   return api::Response::Json(out, 201).SetHeader("Location", StrCat("/api/v1/tokens/", name));
@@ -393,13 +416,13 @@ api::Response TokenAuth::DeleteToken(const api::Request& request) {
 api::Response TokenAuth::PostEnrolmentToken(const api::Request& request) {
   absl::StatusOr<nlohmann::json> body = JsonObjectBody(request);
   if (!body.ok()) return api::Response::Error(body.status());
-  JsonReader reader(*body, "");
-  std::string host = reader.String("host");
+  absl::StatusOr<EnrolmentTokenRequest> decoded = DecodeEnrolmentTokenRequest(*body);
+  if (!decoded.ok()) return api::Response::Error(decoded.status());
+  const std::string& host = decoded->host;
   const absl::Time now = context_.clock->Now();
-  absl::Time expires = ReadTtl(reader, now).value_or(now + options_.default_enrolment_ttl);
-  absl::Status read = reader.Finish();
-  if (read.ok()) read = CheckName(host, "host");
-  if (!read.ok()) return api::Response::Error(read);
+  const absl::Time expires = decoded->expires_in_seconds.has_value()
+                                 ? now + absl::Seconds(*decoded->expires_in_seconds)
+                                 : now + options_.default_enrolment_ttl;
   absl::StatusOr<std::string> secret = NewSecret(kEnrolmentTokenPrefix);
   if (!secret.ok()) return api::Response::Error(secret.status());
   absl::Status s = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
@@ -420,10 +443,9 @@ api::Response TokenAuth::PostEnrolmentToken(const api::Request& request) {
 api::Response TokenAuth::Enrol(const api::Request& request) {
   absl::StatusOr<nlohmann::json> body = JsonObjectBody(request);
   if (!body.ok()) return api::Response::Error(body.status());
-  JsonReader reader(*body, "");
-  std::string token = reader.String("token");
-  absl::Status read = reader.Finish();
-  if (!read.ok()) return api::Response::Error(read);
+  absl::StatusOr<EnrolRequest> decoded = DecodeEnrolRequest(*body);
+  if (!decoded.ok()) return api::Response::Error(decoded.status());
+  const std::string& token = decoded->token;
   if (!token.starts_with(kEnrolmentTokenPrefix)) {
     return api::Response::Error(absl::UnauthenticatedError("malformed enrolment token"));
   }

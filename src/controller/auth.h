@@ -2,6 +2,7 @@
 #define GPUFLEET_CONTROLLER_AUTH_H_
 
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -32,8 +33,10 @@ inline constexpr std::string_view kEnrolmentTokenPrefix = "gfe_";
 inline constexpr std::string_view kAdminTokenFile = "admin-token";
 
 struct AuthOptions {
-  // last_used_at is written at most this often per token (a write per request would make every
-  // GET an fsync).
+  // last_used_at (tokens) and last_seen_at (agent credentials) move at most this often per
+  // credential (a write per request would make every GET an fsync). They are written behind:
+  // the request notes the time in memory and FlushLastUse, run by the controller's once-a-second
+  // sweep, writes what is due in one transaction, so no request waits for that fsync.
   absl::Duration last_used_granularity = absl::Minutes(1);
   // Enrolment tokens expire this long after they are issued unless the request says otherwise.
   absl::Duration default_enrolment_ttl = absl::Hours(1);
@@ -86,6 +89,11 @@ class TokenAuth final : public api::Authenticator, public api::AuthAuditSink {
   // deletion) applies to the next request.
   void ForgetAll();
 
+  // Writes the last-use times noted since the previous flush (tokens' last_used_at, agents'
+  // last_seen_at) in one store transaction, skipping credentials deleted meanwhile and never
+  // moving a stored time backwards. On a store error the times are kept for the next flush.
+  absl::Status FlushLastUse();
+
  private:
   api::Response PostToken(const api::Request& request);
   api::Response ListTokens(const api::Request& request);
@@ -117,8 +125,15 @@ class TokenAuth final : public api::Authenticator, public api::AuthAuditSink {
   void Remember(const std::string& hash, Verified verified, std::uint64_t generation);
   std::uint64_t Generation();
 
+  // Notes a use of the token with `hash` (or of `agent`'s credential) at `now` for FlushLastUse.
+  void NoteTokenUse(const std::string& hash, absl::Time now);
+  void NoteAgentUse(const std::string& agent, absl::Time now);
+
   Context context_;
   AuthOptions options_;
+  std::mutex pending_mu_;
+  std::map<std::string, absl::Time> pending_tokens_;  // by SHA-256; guarded by pending_mu_
+  std::map<std::string, absl::Time> pending_agents_;  // by agent; guarded by pending_mu_
   std::mutex cache_mu_;
   std::unordered_map<std::string, Verified> cache_;  // guarded by cache_mu_
   std::uint64_t generation_ = 0;                     // guarded by cache_mu_; +1 by ForgetAll

@@ -38,6 +38,8 @@ Controller::~Controller() {
 absl::StatusOr<std::vector<std::string>> Controller::SweepLiveness() {
   GPUFLEET_ASSIGN_OR_RETURN(std::vector<std::string> down, inventory_->SweepLiveness());
   GPUFLEET_RETURN_IF_ERROR(licenses_->SweepLeases());
+  // Last-use times are advisory: a failed write keeps them for the next sweep.
+  (void)auth_->FlushLastUse();
   if (!options_.auto_ha_restart) return down;
   for (const std::string& host : down) {
     const bool runs_vms =

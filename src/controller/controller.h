@@ -78,8 +78,9 @@ class Controller {
   // OK once the store is open and the placement engine built.
   [[nodiscard]] absl::Status Ready() const;
 
-  // Inventory::SweepLiveness, then (auto_ha_restart) an ha-restart operation for every host it
-  // marked down that runs VMs. Returns the hosts marked down.
+  // Inventory::SweepLiveness, Licenses::SweepLeases, TokenAuth::FlushLastUse, then
+  // (auto_ha_restart) an ha-restart operation for every host it marked down that runs VMs.
+  // Returns the hosts marked down.
   absl::StatusOr<std::vector<std::string>> SweepLiveness();
 
   [[nodiscard]] Inventory& inventory() { return *inventory_; }

@@ -5,24 +5,18 @@
 #include <utility>
 #include <vector>
 
-#include "common/json.h"
 #include "common/status_field.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "controller/license_bodies.h"
 #include "controller/placement.h"
 
 namespace gpufleet::controller {
 namespace {
 
-constexpr int kMaxSeats = 100000;
-constexpr int kMaxLeaseSeconds = 31 * 24 * 3600;
 // A lease with less than this left is "expiring": NVIDIA's license clients renew well before
 // the end of a lease, so one this close to its end is not being renewed.
 constexpr absl::Duration kExpiringWithin = absl::Hours(1);
-
-absl::Status Invalid(std::string_view field, std::string_view why) {
-  return WithField(absl::InvalidArgumentError(StrCat(field, ": ", why)), field);
-}
 
 std::string LeaseState(const std::optional<absl::Time>& expires, absl::Time now) {
   if (!expires.has_value()) return "unknown";
@@ -185,15 +179,10 @@ api::Response Licenses::PutPool(const api::Request& request) {
   if (absl::Status s = CheckName(name, "pool"); !s.ok()) return api::Response::Error(s);
   absl::StatusOr<nlohmann::json> body = JsonObjectBody(request);
   if (!body.ok()) return api::Response::Error(body.status());
-  JsonReader r(*body, "");
-  const std::string edition_name = r.String("edition");
-  const int seats = r.Int("seats", 0, kMaxSeats);
-  if (absl::Status s = r.Finish(); !s.ok()) return api::Response::Error(s);
-  const core::Edition* edition = context_.catalog->FindEdition(edition_name);
-  if (edition == nullptr) {
-    return api::Response::Error(Invalid(
-        "edition", StrCat(QuoteForMessage(edition_name), " is not one of vWS, vCS, vPC, vApps")));
-  }
+  absl::StatusOr<LicensePoolRequest> decoded = DecodeLicensePoolRequest(*body, *context_.catalog);
+  if (!decoded.ok()) return api::Response::Error(decoded.status());
+  const std::string& edition = decoded->edition;
+  const int seats = decoded->seats;
   const std::string actor = ActorOf(request);
   const absl::Time now = context_.clock->Now();
   store::LicensePool pool;
@@ -207,7 +196,7 @@ api::Response Licenses::PutPool(const api::Request& request) {
       const int held = used[name];
       if (existing.ok()) {
         GPUFLEET_RETURN_IF_ERROR(api::CheckIfMatch(request, existing->version));
-        if (existing->edition != edition->id && held > 0) {
+        if (existing->edition != edition && held > 0) {
           return WithField(absl::FailedPreconditionError(StrCat(
                                "pool ", name, " is ", existing->edition, " with ", held,
                                " seats held: its edition cannot change while VMs hold them")),
@@ -225,15 +214,15 @@ api::Response Licenses::PutPool(const api::Request& request) {
         pool = store::LicensePool{};
         pool.name = name;
       }
-      pool.edition = edition->id;
+      pool.edition = edition;
       pool.seats = seats;
       GPUFLEET_RETURN_IF_ERROR(created ? tx.CreateLicensePool(pool) : tx.UpdateLicensePool(pool));
       int seated = 0;
-      GPUFLEET_RETURN_IF_ERROR(SeatUnseated(tx, *context_.catalog, edition->id, now, &seated));
+      GPUFLEET_RETURN_IF_ERROR(SeatUnseated(tx, *context_.catalog, edition, now, &seated));
       return AppendEvent(
           tx, created ? "license.pool.created" : "license.pool.updated",
           StrCat("license-pool/", name), actor,
-          StrCat("license pool ", name, ": ", seats, " ", edition->id, " seats",
+          StrCat("license pool ", name, ": ", seats, " ", edition, " seats",
                  seated > 0 ? StrCat("; ", seated, " running VM(s) took a seat") : std::string()));
     });
     if (!written.ok()) return written;
@@ -281,9 +270,9 @@ api::Response Licenses::PutLease(const api::Request& request) {
   const std::string vm(request.PathParam("vm"));
   absl::StatusOr<nlohmann::json> body = JsonObjectBody(request);
   if (!body.ok()) return api::Response::Error(body.status());
-  JsonReader r(*body, "");
-  const int seconds = r.Int("expires_in_seconds", 0, kMaxLeaseSeconds);
-  if (absl::Status s = r.Finish(); !s.ok()) return api::Response::Error(s);
+  absl::StatusOr<LeaseReport> decoded = DecodeLeaseReport(*body);
+  if (!decoded.ok()) return api::Response::Error(decoded.status());
+  const int seconds = decoded->expires_in_seconds;
   const std::string actor = ActorOf(request);
   const absl::Time now = context_.clock->Now();
   store::LicenseSeat saved;

@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "common/status_macros.h"
 #include "controller/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -132,6 +133,65 @@ TEST_F(LivenessTest, HeartbeatsStayInMemoryUntilTheFlushOncePerInterval) {
   clock_.Advance(absl::Seconds(10));
   EXPECT_TRUE(Sweep().empty());
   EXPECT_EQ(Stored().version, flushed.version);
+}
+
+// Last-use times of credentials are written behind too: a request only notes the time; the
+// controller's sweep (FlushLastUse) writes it, once per granularity, and skips deleted tokens.
+TEST_F(LivenessTest, LastUseOfCredentialsIsWrittenBehind) {
+  auto stored_agent = [&] {
+    store::AgentCredential row;
+    EXPECT_TRUE(tc_.store()
+                    .Read([&](store::ReadTx& tx) -> absl::Status {
+                      GPUFLEET_ASSIGN_OR_RETURN(row, tx.GetAgentCredential("h1"));
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return row;
+  };
+  auto stored_tokens = [&] {
+    std::vector<store::ApiToken> rows;
+    EXPECT_TRUE(tc_.store()
+                    .Read([&](store::ReadTx& tx) -> absl::Status {
+                      GPUFLEET_ASSIGN_OR_RETURN(rows, tx.ListApiTokens());
+                      return absl::OkStatus();
+                    })
+                    .ok());
+    return rows;
+  };
+  ASSERT_TRUE(tc_.controller().auth().FlushLastUse().ok());  // what SetUp's requests noted
+  const store::AgentCredential before = stored_agent();
+  clock_.Advance(absl::Minutes(2));  // past the granularity: the next use is due
+  ASSERT_EQ(Heartbeat(), 200);
+  const absl::Time used = clock_.Now();
+  ASSERT_EQ(tc_.Client().Get("/api/v1/hosts", Bearer(tc_.admin_token()))->status, 200);
+  EXPECT_EQ(stored_agent(), before);  // nothing written by the requests themselves
+
+  ASSERT_TRUE(tc_.controller().SweepLiveness().ok());
+  EXPECT_EQ(stored_agent().last_seen_at, used);
+  bool admin_seen = false;
+  for (const store::ApiToken& t : stored_tokens()) {
+    if (t.name == "admin") {
+      EXPECT_EQ(t.last_used_at, used);
+      admin_seen = true;
+    }
+  }
+  EXPECT_TRUE(admin_seen);
+  // Within the granularity, another request notes nothing new: the flush writes no row.
+  const store::AgentCredential flushed = stored_agent();
+  clock_.Advance(absl::Seconds(5));
+  ASSERT_EQ(Heartbeat(), 200);
+  ASSERT_TRUE(tc_.controller().auth().FlushLastUse().ok());
+  EXPECT_EQ(stored_agent(), flushed);
+
+  // A token used and then deleted before the flush: the flush goes on without it.
+  auto created = tc_.Client().Post("/api/v1/tokens", Bearer(tc_.admin_token()),
+                                   R"({"name":"ci","role":"viewer"})", "application/json");
+  ASSERT_EQ(created->status, 201) << created->body;
+  const std::string secret = JsonOf(created)["token"];
+  ASSERT_EQ(tc_.Client().Get("/api/v1/hosts", Bearer(secret))->status, 200);
+  ASSERT_EQ(tc_.Client().Delete("/api/v1/tokens/ci", Bearer(tc_.admin_token()))->status, 204);
+  EXPECT_TRUE(tc_.controller().auth().FlushLastUse().ok());
+  for (const store::ApiToken& t : stored_tokens()) EXPECT_NE(t.name, "ci");
 }
 
 TEST_F(LivenessTest, HeartbeatOfAnUnknownHostIsNotFound) {

@@ -1,20 +1,29 @@
 // Fuzzes the controller's request DTO decoders: the body of POST /api/v1/operations
 // (DecodeOperationRequest), of POST /api/v1/vms (DecodeVmSpec, then ToPlannerVm), of PUT
-// /api/v1/hosts/{host}/instances (DecodeInstancesReport) and of POST
-// /api/v1/hosts/{host}/telemetry (DecodeTelemetryReport), fed the
-// fuzz input as a JSON body through the API's own depth-limited parser. Beyond "no crash, no
-// sanitizer report": every rejection is InvalidArgument with a message and names its field; an
-// accepted request round-trips (its canonical JSON decodes to the same request), and an
-// accepted VM spec re-encodes to a spec that decodes again.
+// /api/v1/hosts/{host}/instances (DecodeInstancesReport), of POST
+// /api/v1/hosts/{host}/telemetry (DecodeTelemetryReport), of PUT /api/v1/hosts/{host}
+// (DecodeHostReport), of POST /api/v1/tokens (DecodeTokenRequest), of POST
+// /api/v1/enrolment-tokens (DecodeEnrolmentTokenRequest), of POST /api/v1/agents/enrol
+// (DecodeEnrolRequest), of PUT /api/v1/licenses/pools/{pool} (DecodeLicensePoolRequest) and of
+// PUT /api/v1/hosts/{host}/leases/{vm} (DecodeLeaseReport). Every decoder gets every input, fed
+// as a JSON body through the API's own depth-limited parser. Beyond "no crash, no sanitizer
+// report": every rejection is InvalidArgument with a message and names its field; an accepted
+// request round-trips (its canonical JSON decodes to the same request), and an accepted VM spec
+// re-encodes to a spec that decodes again.
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 #include "api/json_body.h"
 #include "common/status_field.h"
 #include "common/strings.h"
 #include "controller/agent_sync.h"
+#include "controller/auth_bodies.h"
+#include "controller/host_report.h"
+#include "controller/license_bodies.h"
 #include "controller/operation_request.h"
 #include "controller/telemetry.h"
 #include "controller/vm_spec.h"
@@ -54,23 +63,39 @@ void FuzzVmSpec(const nlohmann::json& body, std::string_view input) {
   (void)ToPlannerVm(*spec, catalog);
 }
 
-// An accepted report's canonical form decodes to the same report.
+// An accepted body's canonical form decodes again and is a fixed point; where the decoded
+// struct compares, it decodes to an equal struct.
 template <typename Decode>
-void FuzzReport(const nlohmann::json& body, std::string_view what, std::string_view input,
-                Decode decode) {
-  auto report = decode(body);
-  if (!report.ok()) return CheckRejection(report.status(), what, input);
-  nlohmann::json canonical = report->ToJson();
+void FuzzBody(const nlohmann::json& body, std::string_view what, std::string_view input,
+              Decode decode) {
+  auto decoded = decode(body);
+  if (!decoded.ok()) return CheckRejection(decoded.status(), what, input);
+  nlohmann::json canonical = decoded->ToJson();
   auto again = decode(canonical);
   Check(again.ok(), StrCat(what, ": the canonical form decodes"), input);
+  if constexpr (std::equality_comparable<std::decay_t<decltype(*decoded)>>) {
+    Check(*again == *decoded, StrCat(what, ": the canonical form decodes to the same body"), input);
+  }
   Check(again->ToJson() == canonical, StrCat(what, ": the canonical form is a fixed point"), input);
 }
 
 void FuzzAgentReports(const nlohmann::json& body, std::string_view input) {
-  FuzzReport(body, "instances report", input, [](const nlohmann::json& j) {
+  FuzzBody(body, "instances report", input, [](const nlohmann::json& j) {
     return DecodeInstancesReport(j, core::Catalog::Embedded());
   });
-  FuzzReport(body, "telemetry report", input, DecodeTelemetryReport);
+  FuzzBody(body, "telemetry report", input, DecodeTelemetryReport);
+}
+
+void FuzzHostAuthLicenseBodies(const nlohmann::json& body, std::string_view input) {
+  FuzzBody(body, "host report", input,
+           [](const nlohmann::json& j) { return DecodeHostReport(j, core::Catalog::Embedded()); });
+  FuzzBody(body, "token request", input, DecodeTokenRequest);
+  FuzzBody(body, "enrolment token request", input, DecodeEnrolmentTokenRequest);
+  FuzzBody(body, "enrol request", input, DecodeEnrolRequest);
+  FuzzBody(body, "license pool request", input, [](const nlohmann::json& j) {
+    return DecodeLicensePoolRequest(j, core::Catalog::Embedded());
+  });
+  FuzzBody(body, "lease report", input, DecodeLeaseReport);
 }
 
 }  // namespace
@@ -84,5 +109,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   gpufleet::controller::FuzzOperation(*body, input);
   gpufleet::controller::FuzzVmSpec(*body, input);
   gpufleet::controller::FuzzAgentReports(*body, input);
+  gpufleet::controller::FuzzHostAuthLicenseBodies(*body, input);
   return 0;
 }
