@@ -201,20 +201,10 @@ absl::Status TokenAuth::FlushLastUse() {
   if (tokens.empty() && agents.empty()) return absl::OkStatus();
   absl::Status s = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
     for (const auto& [hash, at] : tokens) {
-      absl::StatusOr<store::ApiToken> row = tx.GetApiToken(hash);
-      if (absl::IsNotFound(row.status())) continue;  // deleted since
-      if (!row.ok()) return row.status();
-      if (row->last_used_at.has_value() && *row->last_used_at >= at) continue;
-      row->last_used_at = at;
-      GPUFLEET_RETURN_IF_ERROR(tx.UpdateApiToken(*row));
+      GPUFLEET_RETURN_IF_ERROR(tx.TouchApiTokenUse(hash, at));
     }
     for (const auto& [agent, at] : agents) {
-      absl::StatusOr<store::AgentCredential> row = tx.GetAgentCredential(agent);
-      if (absl::IsNotFound(row.status())) continue;
-      if (!row.ok()) return row.status();
-      if (row->last_seen_at.has_value() && *row->last_seen_at >= at) continue;
-      row->last_seen_at = at;
-      GPUFLEET_RETURN_IF_ERROR(tx.UpdateAgentCredential(*row));
+      GPUFLEET_RETURN_IF_ERROR(tx.TouchAgentCredentialUse(agent, at));
     }
     return absl::OkStatus();
   });

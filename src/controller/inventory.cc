@@ -613,12 +613,7 @@ absl::Status Inventory::FlushHeartbeats() {
   if (beats.empty()) return absl::OkStatus();
   absl::Status written = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
     for (const auto& [name, last] : beats) {
-      absl::StatusOr<store::Host> host = tx.GetHost(name);
-      if (absl::IsNotFound(host.status())) continue;
-      GPUFLEET_RETURN_IF_ERROR(host.status());
-      if (host->last_heartbeat.has_value() && *host->last_heartbeat >= last) continue;
-      host->last_heartbeat = last;
-      GPUFLEET_RETURN_IF_ERROR(tx.UpdateHost(*host));
+      GPUFLEET_RETURN_IF_ERROR(tx.TouchHostHeartbeat(name, last));
     }
     return absl::OkStatus();
   });

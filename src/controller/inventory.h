@@ -76,7 +76,8 @@ class Inventory {
   // after the other.
   absl::StatusOr<std::vector<std::string>> SweepLiveness();
 
-  // Writes to the store, in one transaction and without events, the last heartbeat of every
+  // Writes to the store, in one transaction, without events and without a new version of the
+  // row (an ETag taken before still holds), the last heartbeat of every
   // host that heartbeated since the previous flush. On an error the hosts stay pending for the
   // next flush. Thread-safe.
   absl::Status FlushHeartbeats();

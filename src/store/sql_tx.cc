@@ -433,6 +433,31 @@ absl::Status SqlTx::UpdateStep(OperationStep& row) { return UpdateRow(row); }
 
 // ---- Events ----
 
+absl::Status SqlTx::TouchTime(std::string_view table, std::string_view column, std::string_view key,
+                              std::string_view value, absl::Time at) {
+  GPUFLEET_RETURN_IF_ERROR(CheckWritable("touch"));
+  // One statement text per table, so the connection's statement cache keeps each prepared.
+  const std::string sql = StrCat("UPDATE ", table, " SET ", column, " = ? WHERE ", key,
+                                 " = ? AND (", column, " IS NULL OR ", column, " < ?)");
+  const SqlValue when = ToSql(at);
+  absl::StatusOr<int64_t> changed = conn_.Exec(sql, {when, std::string(value), when}, "touch");
+  if (!changed.ok()) {
+    return absl::Status(changed.status().code(), StrCat("store: set ", table, ".", column, ": ",
+                                                        changed.status().message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SqlTx::TouchHostHeartbeat(std::string_view host, absl::Time at) {
+  return TouchTime("hosts", "last_heartbeat", "name", host, at);
+}
+absl::Status SqlTx::TouchApiTokenUse(std::string_view sha256, absl::Time at) {
+  return TouchTime("api_tokens", "last_used_at", "sha256", sha256, at);
+}
+absl::Status SqlTx::TouchAgentCredentialUse(std::string_view agent, absl::Time at) {
+  return TouchTime("agent_credentials", "last_seen_at", "agent", agent, at);
+}
+
 absl::Status SqlTx::AppendEvent(Event& event) {
   std::string what = StrCat("append event ", QuoteForMessage(event.kind));
   GPUFLEET_RETURN_IF_ERROR(CheckWritable(what));

@@ -73,6 +73,9 @@ class SqlTx final : public WriteTx {
   absl::Status CreateStep(OperationStep& row) override;
   absl::Status UpdateStep(OperationStep& row) override;
   absl::Status AppendEvent(Event& event) override;
+  absl::Status TouchHostHeartbeat(std::string_view host, absl::Time at) override;
+  absl::Status TouchApiTokenUse(std::string_view sha256, absl::Time at) override;
+  absl::Status TouchAgentCredentialUse(std::string_view agent, absl::Time at) override;
   absl::Status CreateLicensePool(LicensePool& row) override;
   absl::Status UpdateLicensePool(LicensePool& row) override;
   absl::Status DeleteLicensePool(std::string_view name, int64_t expected_version) override;
@@ -107,6 +110,9 @@ class SqlTx final : public WriteTx {
   // foreign-key error that would follow).
   absl::Status CheckNoInstances(const Where& where, std::string_view what);
   absl::Status CheckWritable(std::string_view what) const;
+  // UPDATE `table` SET `column` = at WHERE `key` = value, when at is later than the stored time.
+  absl::Status TouchTime(std::string_view table, std::string_view column, std::string_view key,
+                         std::string_view value, absl::Time at);
 
   SqlConn& conn_;
   const os::Clock& clock_;

@@ -568,6 +568,57 @@ TEST_F(StoreTest, ReadTransactionsCannotWrite) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
 }
 
+// Write-behind of heartbeats and credential use: only later times land, versions stay.
+TEST_F(StoreTest, TouchesMoveSoftTimesForwardOnlyAndKeepTheVersion) {
+  Host host = Crud<Host>::Make();  // last heartbeat 3 s before the epoch
+  ApiToken token = Crud<ApiToken>::Make();
+  AgentCredential agent = Crud<AgentCredential>::Make();
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    GPUFLEET_RETURN_IF_ERROR(tx.CreateHost(host));
+                    GPUFLEET_RETURN_IF_ERROR(tx.CreateApiToken(token));
+                    return tx.CreateAgentCredential(agent);
+                  })
+                  .ok());
+  const absl::Time later = TestEpoch() + absl::Seconds(10);
+  const absl::Time earlier = TestEpoch() - absl::Minutes(1);
+  ASSERT_TRUE(store_
+                  ->Write([&](WriteTx& tx) -> absl::Status {
+                    GPUFLEET_RETURN_IF_ERROR(tx.TouchHostHeartbeat(host.name, later));
+                    GPUFLEET_RETURN_IF_ERROR(tx.TouchHostHeartbeat(host.name, earlier));
+                    GPUFLEET_RETURN_IF_ERROR(tx.TouchApiTokenUse(token.sha256, later));
+                    GPUFLEET_RETURN_IF_ERROR(tx.TouchApiTokenUse(token.sha256, earlier));
+                    GPUFLEET_RETURN_IF_ERROR(tx.TouchAgentCredentialUse(agent.agent, earlier));
+                    // Rows that are gone are skipped.
+                    GPUFLEET_RETURN_IF_ERROR(tx.TouchHostHeartbeat("gone", later));
+                    GPUFLEET_RETURN_IF_ERROR(tx.TouchApiTokenUse(Hash('z'), later));
+                    return tx.TouchAgentCredentialUse("agent-gone", later);
+                  })
+                  .ok());
+  ASSERT_TRUE(store_
+                  ->Read([&](ReadTx& tx) -> absl::Status {
+                    GPUFLEET_ASSIGN_OR_RETURN(Host h, tx.GetHost(host.name));
+                    EXPECT_EQ(h.last_heartbeat, later);
+                    EXPECT_EQ(h.version, host.version);
+                    EXPECT_EQ(h.updated_at, host.updated_at);
+                    GPUFLEET_ASSIGN_OR_RETURN(ApiToken t, tx.GetApiToken(token.sha256));
+                    EXPECT_EQ(t.last_used_at, later);
+                    EXPECT_EQ(t.version, token.version);
+                    GPUFLEET_ASSIGN_OR_RETURN(AgentCredential a,
+                                              tx.GetAgentCredential(agent.agent));
+                    EXPECT_EQ(a.last_seen_at, earlier);  // was unset: any time is later
+                    EXPECT_EQ(a.version, agent.version);
+                    return absl::OkStatus();
+                  })
+                  .ok());
+  // An If-Match taken before the touches still holds.
+  Crud<Host>::Mutate(host);
+  EXPECT_TRUE(store_->Write([&](WriteTx& tx) { return tx.UpdateHost(host); }).ok());
+  absl::Status s = store_->Read(
+      [&](ReadTx& tx) { return dynamic_cast<WriteTx&>(tx).TouchHostHeartbeat(host.name, later); });
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+}
+
 // ---- Foreign keys: what cascades and what is refused (entities.h) ----
 
 TEST_F(StoreTest, DeletingAHostCascadesItsInventory) {

@@ -137,6 +137,14 @@ class WriteTx : public ReadTx {
   // Assigns event.seq (the next number) and event.time (the store's clock), then appends.
   virtual absl::Status AppendEvent(Event& event) = 0;
 
+  // Soft-state times, for the write-behind of heartbeats and credential use: each sets its
+  // column only when `at` is later than the stored time, and moves neither the row's version
+  // nor updated_at (they are not edits of the record, so an If-Match taken earlier still
+  // holds). A row that is gone is skipped, not an error.
+  virtual absl::Status TouchHostHeartbeat(std::string_view host, absl::Time at) = 0;
+  virtual absl::Status TouchApiTokenUse(std::string_view sha256, absl::Time at) = 0;
+  virtual absl::Status TouchAgentCredentialUse(std::string_view agent, absl::Time at) = 0;
+
   virtual absl::Status CreateLicensePool(LicensePool& row) = 0;
   virtual absl::Status UpdateLicensePool(LicensePool& row) = 0;
   virtual absl::Status DeleteLicensePool(std::string_view name, int64_t expected_version) = 0;
