@@ -37,15 +37,23 @@ absl::Status SimBmc::SetAutomatic() { return cluster_.SetDuty(host_, std::nullop
 
 absl::StatusOr<std::vector<GuestVm>> SimHypervisor::ListVms() { return cluster_.ListVms(host_); }
 
+// A VM's use of its instances is part of the state file; each change is written after the call.
 absl::Status SimHypervisor::StartVm(const std::string& vm, const std::vector<Uuid>& vgpus) {
-  return cluster_.StartVm(host_, vm, vgpus);
+  absl::Status s = cluster_.StartVm(host_, vm, vgpus);
+  return s.ok() ? cluster_.Save() : s;
 }
 
-absl::Status SimHypervisor::StopVm(const std::string& vm) { return cluster_.StopVm(host_, vm); }
+absl::Status SimHypervisor::StopVm(const std::string& vm) {
+  absl::Status s = cluster_.StopVm(host_, vm);
+  return s.ok() ? cluster_.Save() : s;
+}
 
 absl::StatusOr<absl::Duration> SimHypervisor::MigrateVm(const std::string& vm,
                                                         const std::string& destination) {
-  return cluster_.MigrateVm(host_, vm, destination);
+  absl::StatusOr<absl::Duration> stun = cluster_.MigrateVm(host_, vm, destination);
+  if (!stun.ok()) return stun;
+  if (absl::Status s = cluster_.Save(); !s.ok()) return s;
+  return stun;
 }
 
 }  // namespace gpufleet::backends::sim

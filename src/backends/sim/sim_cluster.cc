@@ -9,8 +9,11 @@
 
 #include "backends/sim/geometry.h"
 #include "backends/sim/sim_backends.h"
+#include "backends/sim/sim_persist.h"
 #include "backends/sim/thermal.h"
 #include "common/strings.h"
+#include "os/durable_file.h"
+#include "os/file_system.h"
 
 namespace gpufleet::backends::sim {
 namespace {
@@ -58,6 +61,11 @@ SimCluster::SimCluster(const Scenario& scenario, os::Clock& clock, SimOptions op
       license_(scenario.license_server),
       rng_(scenario.sim.seed) {
   if (!options_.sleep) options_.sleep = [](absl::Duration d) { absl::SleepFor(d); };
+  if (!options_.write_file) {
+    options_.write_file = [](const std::string& path, std::string_view text) {
+      return os::WriteFileDurably(path, text, 0600);
+    };
+  }
   license_.set_up(!scenario.faults.license_server_down);  // before the guests first ask
 }
 
@@ -71,7 +79,10 @@ absl::StatusOr<std::unique_ptr<SimCluster>> SimCluster::Create(const Scenario& s
   std::unique_ptr<SimCluster> cluster(new SimCluster(scenario, clock, std::move(options), catalog));
   std::lock_guard lock(cluster->mu_);
   if (absl::Status s = cluster->Populate(scenario); !s.ok()) return s;
+  if (absl::Status s = cluster->LoadStateLocked(); !s.ok()) return s;
   if (absl::Status s = cluster->ApplyFaults(scenario.faults); !s.ok()) return s;
+  // Written at once, so that an unwritable path stops the start, not the first change.
+  if (absl::Status s = cluster->SaveLocked(); !s.ok()) return s;
   return cluster;
 }
 
@@ -309,16 +320,17 @@ absl::Status SimCluster::SetGpuUtilisation(std::string_view host, std::string_vi
 }
 
 absl::Status SimCluster::CrashHost(std::string_view host) {
-  return ChangeHost(host, [&](SimHost& h) {
+  absl::Status s = ChangeHost(host, [&](SimHost& h) {
     h.crashed = true;
     for (SimVm& vm : vms_) {
       if (vm.host == host && vm.running) StopVmLocked(vm, /*clean=*/false);
     }
   });
+  return s.ok() ? Save() : s;
 }
 
 absl::Status SimCluster::RestartHost(std::string_view host, RestartOptions options) {
-  return ChangeHost(host, [&](SimHost& h) {
+  absl::Status s = ChangeHost(host, [&](SimHost& h) {
     for (SimVm& vm : vms_) {
       if (vm.host == host && vm.running) StopVmLocked(vm, /*clean=*/true);
     }
@@ -331,6 +343,7 @@ absl::Status SimCluster::RestartHost(std::string_view host, RestartOptions optio
       internal::ForgetCarving(gpu);
     }
   });
+  return s.ok() ? Save() : s;
 }
 
 absl::Status SimCluster::LoseGpu(std::string_view host, std::string_view gpu) {
@@ -373,6 +386,79 @@ void SimCluster::SysfsDelay(std::string_view host) {
     if (const SimHost* h = FindHost(host)) delay = h->sysfs_delay;
   }
   if (delay > absl::ZeroDuration()) options_.sleep(delay);
+}
+
+absl::Status SimCluster::LoadStateLocked() {
+  const std::string& path = options_.state_file;
+  if (path.empty()) return absl::OkStatus();
+  constexpr std::size_t kMaxStateBytes = 16 << 20;
+  absl::StatusOr<std::string> text = os::NewPosixFileSystem("/")->ReadFile(path, kMaxStateBytes);
+  if (absl::IsNotFound(text.status())) return absl::OkStatus();  // a first start
+  if (!text.ok()) return text.status();
+  std::set<std::string> had_vgpus;
+  for (const SimHost& host : hosts_) {
+    for (const SimGpu& gpu : host.gpus) {
+      for (const internal::SimInstance& i : gpu.instances) had_vgpus.insert(i.vm);
+    }
+  }
+  if (absl::Status s = internal::ApplySimState(
+          *text, path, catalog_,
+          [this](const core::Board& b) -> const MixedSizeSpec& { return GeometryOf(b); }, hosts_);
+      !s.ok()) {
+    return s;
+  }
+  // The VMs outlive the agent as the instances do: a VM that the file shows using an instance
+  // runs on that instance's host; a scenario VM whose vGPUs are gone from the file is stopped.
+  std::set<std::string> running;
+  const absl::Time now = clock_.Now();
+  for (const SimHost& host : hosts_) {
+    for (const SimGpu& gpu : host.gpus) {
+      for (const internal::SimInstance& i : gpu.instances) {
+        if (!i.active) continue;
+        SimVm* vm = FindVm(i.vm);
+        if (vm == nullptr) {
+          const core::Edition* edition = catalog_.EditionForSeries(i.type->series);
+          vms_.push_back(SimVm{i.vm, host.name, false, edition != nullptr ? edition->id : "", 0, "",
+                               std::nullopt});
+          vm = &vms_.back();
+        } else if (running.contains(i.vm) && vm->host != host.name) {
+          return absl::InvalidArgumentError(StrCat(path, ": VM ", i.vm, " uses instances on hosts ",
+                                                   vm->host, " and ", host.name));
+        }
+        vm->host = host.name;
+        if (!vm->running) {
+          vm->running = true;
+          StartLicense(*vm, now);
+        }
+        running.insert(i.vm);
+      }
+    }
+  }
+  for (SimVm& vm : vms_) {
+    if (vm.running && had_vgpus.contains(vm.name) && !running.contains(vm.name)) {
+      StopVmLocked(vm, /*clean=*/true);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SimCluster::SaveLocked() {
+  if (options_.state_file.empty()) return absl::OkStatus();
+  absl::Status s = options_.write_file(options_.state_file, internal::EncodeSimState(hosts_));
+  if (s.ok()) return s;
+  return absl::UnavailableError(
+      StrCat("cannot save the simulated hosts' state to ", options_.state_file, ": ", s.message()));
+}
+
+absl::Status SimCluster::Save() {
+  std::lock_guard lock(mu_);
+  return SaveLocked();
+}
+
+absl::Status SimCluster::SaveOrRestoreLocked(SimGpu& gpu, SimGpu before) {
+  absl::Status s = SaveLocked();
+  if (!s.ok()) gpu = std::move(before);
+  return s;
 }
 
 }  // namespace gpufleet::backends::sim

@@ -33,6 +33,16 @@ struct SimOptions {
   // How an injected sysfs delay (SysfsFaultSpec::delay) is spent, outside the cluster's lock. The
   // default sleeps on the real clock; tests pass a function that advances their FakeClock.
   std::function<void(absl::Duration)> sleep;
+  // Where the hosts' vGPU state outlives the process (sim_persist.h; `gpufleetd agent
+  // --sim-state`), "" for memory only. Create loads it over the scenario's state when it exists
+  // (a bad file fails Create) and writes it; every change of an instance, a carving or a VM's use
+  // of an instance rewrites it before the call returns. A failed write fails the call:
+  // CreateInstance and RemoveInstance then undo their change, as a failed sysfs write changes
+  // nothing; the hypervisor's calls (StartVm, StopVm, MigrateVm) keep theirs, and the next write of
+  // any call carries it.
+  std::string state_file;
+  // How the state file is written; default os::WriteFileDurably. Tests inject failures.
+  std::function<absl::Status(const std::string& path, std::string_view text)> write_file;
 };
 
 // What a guest can do, by its license state (the catalog's unlicensed behaviour when it has none).
@@ -144,6 +154,13 @@ class SimCluster {
   [[nodiscard]] int DutyOf(const SimHost& host) const;
   void StopVmLocked(SimVm& vm, bool clean);
   void StartLicense(SimVm& vm, absl::Time now);
+  // The state file (SimOptions::state_file). Load lays it over the scenario's state; Save writes
+  // it (callers hold mu_, or Save takes it: after a hypervisor call). SaveOrRestoreLocked saves
+  // after a change of `gpu` and, when that fails, puts `before` back.
+  absl::Status LoadStateLocked();
+  absl::Status SaveLocked();
+  absl::Status Save();
+  absl::Status SaveOrRestoreLocked(SimGpu& gpu, SimGpu before);
   // An injected sysfs failure, rolled with the seeded RNG; OK when none.
   absl::Status RollSysfs(const SimHost& host, std::string_view path);
 

@@ -116,8 +116,9 @@ absl::Status SimCluster::CreateInstance(std::string_view host, const VgpuInstanc
       internal::FitInstance(gpu, **type, instance.placement, GeometryOf(*gpu.board));
   if (!fit.ok()) return fit.status();
   if (absl::Status s = RollSysfs(**h, CreatePath(gpu, **type)); !s.ok()) return s;
+  SimGpu before = gpu;
   internal::AddInstance(gpu, SimInstance{instance.uuid, *type, *fit, "", false, std::nullopt});
-  return absl::OkStatus();
+  return SaveOrRestoreLocked(gpu, std::move(before));
 }
 
 absl::Status SimCluster::RemoveInstance(std::string_view host, const Uuid& uuid) {
@@ -142,12 +143,14 @@ absl::Status SimCluster::RemoveInstance(std::string_view host, const Uuid& uuid)
     }
     if (gpu.lost) return Lost(gpu);
     if (absl::Status s = RollSysfs(**h, RemovePath(uuid)); !s.ok()) return s;
+    SimGpu before = gpu;
     if (params_.teardown_delay <= absl::ZeroDuration()) {
       gpu.instances.erase(it);
       internal::ForgetCarving(gpu);
-      return absl::OkStatus();
+      return SaveOrRestoreLocked(gpu, std::move(before));
     }
     it->gone_at = now + params_.teardown_delay;
+    if (absl::Status s = SaveOrRestoreLocked(gpu, std::move(before)); !s.ok()) return s;
     return absl::UnavailableError(StrCat("instance ", uuid.ToString(), " is tearing down (",
                                          absl::FormatDuration(params_.teardown_delay),
                                          "); busy, retry"));

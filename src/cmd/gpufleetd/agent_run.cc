@@ -65,7 +65,11 @@ int RunAgent(const AgentFlags& flags) {
     return 2;
   }
   std::unique_ptr<os::Clock> clock = os::NewRealClock();
-  auto cluster = backends::sim::SimCluster::Create(*scenario, *clock);
+  // With --sim-state the simulated host keeps its instances across restarts of this process, as
+  // a real host's driver does when only the agent dies.
+  backends::sim::SimOptions sim_options;
+  sim_options.state_file = flags.sim_state;
+  auto cluster = backends::sim::SimCluster::Create(*scenario, *clock, std::move(sim_options));
   if (!cluster.ok()) {
     std::cerr << "gpufleetd agent: " << cluster.status().message() << "\n";
     return 2;

@@ -13,6 +13,7 @@ struct AgentFlags {
   std::string state_dir = "/var/lib/gpufleet/agent";
   std::string backend = "sim";
   std::string scenario = "seed";
+  std::string sim_state{};  // sim: the simulated hosts' vGPU state survives restarts here
   std::string resync_interval = "60s";
   std::string telemetry_interval = "10s";
   bool manage_vms = false;

@@ -68,9 +68,16 @@ The token may also come from --enrol-token-file or $GPUFLEET_ENROL_TOKEN (not vi
 Backends: sim (a host of a simulated cluster, from --scenario; docs/simulator.md). The real
 ones (sysfs mdev, vendor VFIO, vSphere) come in later releases.
 
+The simulated host lives in the agent's process, so by default its vGPU instances die with it.
+--sim-state FILE keeps them in FILE (JSON, rewritten durably after every change) and loads them
+at start over the scenario's, as a real host's driver keeps its instances while only the agent
+restarts. A FILE that does not match the scenario is an error (exit 2), never ignored.
+
 Examples:
   gpufleetd agent --server http://127.0.0.1:8470 --host r730-1 --enrol-token gfe_... \
                   --state-dir ./agent-r730-1 --backend sim --scenario seed
+  gpufleetd agent --server http://127.0.0.1:8470 --host r730-1 --state-dir ./agent-r730-1 \
+                  --backend sim --scenario lab.yaml --sim-state ./agent-r730-1/sim-state.json
 
 Exit codes: 0 stopped by SIGINT/SIGTERM, 1 failed while running, 2 bad usage or state.)help";
 
@@ -127,6 +134,8 @@ int Main(int argc, char** argv) {
   agent->add_option("--backend", aflags.backend, "sim")->capture_default_str();
   agent->add_option("--scenario", aflags.scenario, "sim: seed, mixed-kvm or a scenario file")
       ->capture_default_str();
+  agent->add_option("--sim-state", aflags.sim_state,
+                    "sim: keep the simulated hosts' vGPU state in this file across restarts");
   agent
       ->add_option("--resync-interval", aflags.resync_interval,
                    "Full reconcile this often even with no change")
