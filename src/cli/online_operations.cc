@@ -57,6 +57,16 @@ std::string StepSummary(const json& step) {
       line = StrCat("vm ", StrOr(d, "vm"), ": skipped, ", StrOr(result, "skipped"));
     return line;
   }
+  if (kind == "await") {
+    if (result.contains("skipped")) {
+      return StrCat("vm ", StrOr(d, "vm"), ": skipped, ", StrOr(result, "skipped"));
+    }
+    if (result.contains("observed_at")) {
+      return StrCat("vm ", StrOr(d, "vm"), ": reported by ", StrOr(d, "host"));
+    }
+    return StrCat("vm ", StrOr(d, "vm"), ": waiting for ", StrOr(d, "host"),
+                  "'s agent to report it (until ", StrOr(d, "deadline"), ")");
+  }
   if (kind == "maintenance") return StrCat("host ", StrOr(d, "host"), " takes no new VMs");
   if (kind == "exit-maintenance") return StrCat("host ", StrOr(d, "host"), " takes new VMs");
   if (kind == "plan-evacuation") {

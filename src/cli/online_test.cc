@@ -287,6 +287,7 @@ TEST_F(OnlineTest, FlagsWinOverEnvironmentWhichWinsOverTheConfigFile) {
 }
 
 TEST_F(OnlineTest, HostMaintenanceDryRunThenForReal) {
+  tc_.StartAgentReports();  // the moved VMs' new hosts report them; the evacuation ends
   PutHost("r730-1", 1);
   PutHost("r730-2", 1);
   ASSERT_EQ(Admin({"vm", "create", "web-1", "--type", "P40-8Q"}).code, 0);
@@ -323,6 +324,7 @@ TEST_F(OnlineTest, HostMaintenanceDryRunThenForReal) {
 }
 
 TEST_F(OnlineTest, VmMigrateAndOperationsListShowCancel) {
+  tc_.StartAgentReports();
   PutHost("r730-1", 1);
   PutHost("r730-2", 1);
   ASSERT_EQ(Admin({"vm", "create", "web-1", "--type", "P40-8Q"}).code, 0);
@@ -338,10 +340,11 @@ TEST_F(OnlineTest, VmMigrateAndOperationsListShowCancel) {
   Outcome list = Admin({"operations"});
   EXPECT_EQ(list.code, 0) << list.err;
   EXPECT_THAT(list.out, HasSubstr(id));
-  EXPECT_THAT(list.out, HasSubstr("1/1"));
+  EXPECT_THAT(list.out, HasSubstr("2/2"));  // the move and its await
   Outcome show = Admin({"operations", "show", id});
   EXPECT_EQ(show.code, 0) << show.err;
   EXPECT_THAT(show.out, HasSubstr("migrate vm/web-1, succeeded"));
+  EXPECT_THAT(show.out, HasSubstr("vm web-1: reported by "));
   Outcome late = Admin({"operations", "cancel", id});
   EXPECT_EQ(late.code, 1);
   EXPECT_THAT(late.err, HasSubstr("nothing to cancel"));

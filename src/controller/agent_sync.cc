@@ -335,6 +335,9 @@ absl::Status AgentSync::AddRoutes(api::Router& router) {
   GPUFLEET_RETURN_IF_ERROR(router.Add("GET", "/api/v1/hosts/{host}/desired",
                                       Access::AgentOwnHost("host").Or(Role::kViewer),
                                       [this](const api::Request& r) { return GetDesired(r); }));
+  GPUFLEET_RETURN_IF_ERROR(router.Add("GET", "/api/v1/hosts/{host}/instances",
+                                      Access::AgentOwnHost("host").Or(Role::kViewer),
+                                      [this](const api::Request& r) { return GetInstances(r); }));
   return router.Add("PUT", "/api/v1/hosts/{host}/instances",
                     Access::AgentOwnHost("host").Or(Role::kAdmin),
                     [this](const api::Request& r) { return PutInstances(r); });
@@ -362,6 +365,45 @@ api::Response AgentSync::GetDesired(const api::Request& request) {
       .SetHeader("ETag", std::move(etag));
 }
 
+api::Response AgentSync::GetInstances(const api::Request& request) {
+  const std::string host(request.PathParam("host"));
+  std::vector<store::ObservedInstance> observed;
+  std::vector<store::DesiredInstance> desired;
+  absl::Status s = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
+    GPUFLEET_RETURN_IF_ERROR(tx.GetHost(host).status());
+    GPUFLEET_ASSIGN_OR_RETURN(observed, tx.ListObservedInstances(host));
+    GPUFLEET_ASSIGN_OR_RETURN(desired,
+                              tx.ListDesiredInstances({.host = host, .gpu = "", .vm = ""}));
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return api::Response::Error(s);
+  std::map<Uuid, const store::DesiredInstance*> desired_here;
+  for (const store::DesiredInstance& d : desired) desired_here[d.uuid] = &d;
+  std::sort(observed.begin(), observed.end(),
+            [](const auto& a, const auto& b) { return a.uuid < b.uuid; });
+  nlohmann::json items = nlohmann::json::array();
+  std::set<Uuid> reported;
+  for (const store::ObservedInstance& o : observed) {
+    reported.insert(o.uuid);
+    auto d = desired_here.find(o.uuid);
+    const bool wanted = d != desired_here.end() && d->second->gpu == o.gpu;
+    items.push_back({{"uuid", o.uuid.ToString()},
+                     {"gpu", o.gpu},
+                     {"type", o.type},
+                     {"vm", o.vm},
+                     {"active", o.active},
+                     {"observed_at", TimeText(o.observed_at)},
+                     {"state", wanted ? "desired" : "foreign"}});
+  }
+  nlohmann::json missing = nlohmann::json::array();
+  for (const auto& [uuid, d] : desired_here) {
+    if (reported.contains(uuid)) continue;
+    missing.push_back(
+        {{"uuid", uuid.ToString()}, {"vm", d->vm}, {"gpu", d->gpu}, {"type", d->type}});
+  }
+  return api::Response::Json({{"host", host}, {"items", items}, {"missing", missing}});
+}
+
 api::Response AgentSync::PutInstances(const api::Request& request) {
   const std::string host(request.PathParam("host"));
   absl::StatusOr<nlohmann::json> body = JsonObjectBody(request);
@@ -382,6 +424,7 @@ api::Response AgentSync::PutInstances(const api::Request& request) {
       GPUFLEET_ASSIGN_OR_RETURN(plan, PlanSync(tx, host, *report, *context_.catalog, now));
       return ApplySync(tx, plan, host, actor);
     });
+    if (s.ok() && on_observed_change_) on_observed_change_();
   }
   if (!s.ok()) return api::Response::Error(s);
   return api::Response::Json({{"host", host},

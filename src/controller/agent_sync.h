@@ -1,7 +1,9 @@
 #ifndef GPUFLEET_CONTROLLER_AGENT_SYNC_H_
 #define GPUFLEET_CONTROLLER_AGENT_SYNC_H_
 
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -64,6 +66,10 @@ struct DesiredState {
 //   GET /api/v1/hosts/{host}/desired     the agent of {host}, or viewer: {host, generation,
 //                                        instances}; ETag "<generation>"; If-None-Match equal to
 //                                        it: 304 with no body. 404 for an unknown host.
+//   GET /api/v1/hosts/{host}/instances   the agent of {host}, or viewer: what the host last
+//                                        reported, each instance marked desired here or foreign,
+//                                        and the desired ones it has not reported (missing).
+//                                        404 for an unknown host.
 //   PUT /api/v1/hosts/{host}/instances   the agent of {host}, or admin: an InstancesReport that
 //                                        replaces the host's observed instances in one store
 //                                        transaction -> {host, observed, missing, foreign}.
@@ -79,7 +85,9 @@ struct DesiredState {
 // report, then one that counts the rest.
 class AgentSync {
  public:
-  explicit AgentSync(Context context) : context_(context) {}
+  // `on_observed_change` (may be empty) runs after a report changed the observed rows.
+  explicit AgentSync(Context context, std::function<void()> on_observed_change = {})
+      : context_(context), on_observed_change_(std::move(on_observed_change)) {}
 
   absl::Status AddRoutes(api::Router& router);
 
@@ -87,9 +95,11 @@ class AgentSync {
 
  private:
   api::Response GetDesired(const api::Request& request);
+  api::Response GetInstances(const api::Request& request);
   api::Response PutInstances(const api::Request& request);
 
   Context context_;
+  std::function<void()> on_observed_change_;
 };
 
 // True when the request's If-None-Match lists `etag` (a strong ETag with its quotes; W/ prefixes

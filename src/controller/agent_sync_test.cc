@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -211,6 +212,30 @@ TEST_F(AgentSyncTest, ObservationsRecordEventsOnChangeAndMoveVmPhases) {
   auto moved = Report({Instance(web[0])}, "r730-2", other_agent_);
   ASSERT_EQ(moved->status, 200) << moved->body;
   EXPECT_EQ(Vm("web-1")["vgpus"][0]["observed"], false);
+}
+
+TEST_F(AgentSyncTest, TheHostsObservedInstancesCanBeReadBack) {
+  std::vector<std::string> web = CreateVm("web-1", 2);
+  ASSERT_EQ(web.size(), 2u);
+  auto none = tc_.Client().Get("/api/v1/hosts/r730-1/instances", Bearer(viewer_));
+  ASSERT_EQ(none->status, 200) << none->body;
+  EXPECT_TRUE(JsonOf(none)["items"].empty());
+  EXPECT_EQ(JsonOf(none)["missing"].size(), 2u);
+
+  ASSERT_EQ(Report({Instance(web[0]), Instance(kForeign)})->status, 200);
+  nlohmann::json got = JsonOf(tc_.Client().Get("/api/v1/hosts/r730-1/instances", Bearer(agent_)));
+  EXPECT_EQ(got["host"], "r730-1");
+  ASSERT_EQ(got["items"].size(), 2u);
+  std::map<std::string, std::string> state;
+  for (const nlohmann::json& i : got["items"]) state[i["uuid"]] = i["state"];
+  EXPECT_EQ(state[web[0]], "desired");
+  EXPECT_EQ(state[std::string(kForeign)], "foreign");
+  ASSERT_EQ(got["missing"].size(), 1u);
+  EXPECT_EQ(got["missing"][0]["uuid"], web[1]);
+  EXPECT_EQ(got["missing"][0]["vm"], "web-1");
+
+  EXPECT_EQ(tc_.Client().Get("/api/v1/hosts/r730-1/instances", Bearer(other_agent_))->status, 403);
+  EXPECT_EQ(tc_.Client().Get("/api/v1/hosts/nope/instances", Bearer(viewer_))->status, 404);
 }
 
 TEST_F(AgentSyncTest, RunningVmGoesBackToPlacedWhenAllInstancesDisappear) {

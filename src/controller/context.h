@@ -25,6 +25,9 @@ struct Context {
   const os::Clock* clock = nullptr;
   const core::Catalog* catalog = nullptr;
   Placement* placement = nullptr;
+  // How long an operation waits for a moved VM's vGPUs to be reported by the destination
+  // host's agent before that VM's `await` step fails (gpufleetd --converge-timeout).
+  absl::Duration converge_timeout = absl::Minutes(10);
 };
 
 // Who an event names as its actor: the principal's name ("" when there is none).

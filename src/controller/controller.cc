@@ -17,6 +17,7 @@ Controller::Controller(store::Store& store, const os::Clock& clock, ControllerOp
   context_.clock = &clock;
   context_.catalog = options_.catalog != nullptr ? options_.catalog : &core::Catalog::Embedded();
   context_.placement = &placement_;
+  context_.converge_timeout = options_.converge_timeout;
   auth_ = std::make_unique<TokenAuth>(context_, options_.auth);
   InventoryOptions inventory = options_.inventory;
   inventory.credentials_revoked = [this] { auth_->ForgetAll(); };
@@ -26,7 +27,8 @@ Controller::Controller(store::Store& store, const os::Clock& clock, ControllerOp
   events_ = std::make_unique<Events>(context_);
   operations_ = std::make_unique<Operations>(context_);
   licenses_ = std::make_unique<Licenses>(context_);
-  agent_sync_ = std::make_unique<AgentSync>(context_);
+  // A report that changes what is observed may be what a parked operation waits for.
+  agent_sync_ = std::make_unique<AgentSync>(context_, [this] { operations_->runner().Wake(); });
   telemetry_ = std::make_unique<Telemetry>(
       context_, TelemetryOptions{.heartbeat_interval = options_.inventory.heartbeat_interval});
 }

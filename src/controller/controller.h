@@ -38,6 +38,8 @@ struct ControllerOptions {
   const core::Catalog* catalog = nullptr;
   // When the liveness sweep marks a host down, start an ha-restart operation for its VMs.
   bool auto_ha_restart = true;
+  // How long an operation waits for the destination host to report a moved VM's vGPUs.
+  absl::Duration converge_timeout = absl::Minutes(10);
   // The dashboard served at "/" (api/static_site.h): the web/ build, or a page saying why it is
   // missing.
   api::StaticSite web = api::StaticSite::NotBuilt("no dashboard directory was given (--web-dir)");

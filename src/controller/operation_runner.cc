@@ -46,8 +46,9 @@ constexpr int kMaxRetries = 5;
 }  // namespace
 
 OperationRunner::OperationRunner(Context context,
-                                 std::function<void(const store::Operation&)> on_finish)
-    : context_(context), on_finish_(std::move(on_finish)) {}
+                                 std::function<void(const store::Operation&)> on_finish,
+                                 Options options)
+    : context_(context), on_finish_(std::move(on_finish)), options_(options) {}
 
 OperationRunner::~OperationRunner() { Stop(); }
 
@@ -68,7 +69,9 @@ absl::Status OperationRunner::Start() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = false;
-    for (const Operation& op : unfinished) queue_.push_back(op.id);
+    for (const Operation& op : unfinished) {
+      if (queued_.insert(op.id).second) ready_.push_back(op.id);
+    }
   }
   if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
   cv_.notify_all();
@@ -82,19 +85,36 @@ void OperationRunner::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  ready_.clear();
+  parked_.clear();
+  queued_.clear();
+  retries_.clear();
 }
 
 void OperationRunner::Enqueue(std::string id) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.push_back(std::move(id));
+    if (id == current_) {
+      poked_ = true;  // its turn is on: it comes back in turn, parked or not
+    } else if (parked_.erase(id) > 0) {
+      ready_.push_back(std::move(id));
+    } else if (queued_.insert(id).second) {
+      ready_.push_back(std::move(id));
+    }
   }
   cv_.notify_all();
 }
 
-bool OperationRunner::stopping() {
-  std::lock_guard<std::mutex> lock(mu_);
-  return stop_;
+void OperationRunner::Wake() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!current_.empty()) poked_ = true;
+    if (parked_.empty()) return;
+    for (const auto& [id, when] : parked_) ready_.push_back(id);
+    parked_.clear();
+  }
+  cv_.notify_all();
 }
 
 void OperationRunner::Loop() {
@@ -102,40 +122,73 @@ void OperationRunner::Loop() {
     std::string id;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (stop_) return;
-      id = std::move(queue_.front());
-      queue_.pop_front();
+      for (;;) {
+        if (stop_) return;
+        // Parked operations whose time has come join the turn.
+        const SteadyTime now = std::chrono::steady_clock::now();
+        std::optional<SteadyTime> next;
+        for (auto it = parked_.begin(); it != parked_.end();) {
+          if (it->second <= now) {
+            ready_.push_back(it->first);
+            it = parked_.erase(it);
+          } else {
+            next = next ? std::min(*next, it->second) : it->second;
+            ++it;
+          }
+        }
+        if (!ready_.empty()) break;
+        if (next) {
+          cv_.wait_until(lock, *next);
+        } else {
+          cv_.wait(lock);
+        }
+      }
+      id = std::move(ready_.front());
+      ready_.pop_front();
+      current_ = id;
     }
-    // An error here is the store's; the operation stays as the store has it and resumes at the
-    // next start (or the next Enqueue).
-    (void)Run(id);
+    const std::optional<SteadyTime> again = Turn(id);
+    std::lock_guard<std::mutex> lock(mu_);
+    const bool poked = poked_;
+    current_.clear();
+    poked_ = false;
+    if (!again) {
+      queued_.erase(id);
+      retries_.erase(id);
+    } else if (poked || *again <= std::chrono::steady_clock::now()) {
+      ready_.push_back(id);
+    } else {
+      parked_[id] = *again;
+    }
   }
 }
 
-absl::Status OperationRunner::Run(const std::string& id) {
-  int retries = 0;
-  auto backoff = std::chrono::milliseconds(50);
-  for (;;) {
-    if (stopping()) return absl::OkStatus();
-    bool finished = false;
-    absl::Status s = Advance(id, &finished);
-    if (finished) return s;
-    if (s.ok()) {
-      retries = 0;
-      continue;
+std::optional<OperationRunner::SteadyTime> OperationRunner::Turn(const std::string& id) {
+  const SteadyTime now = std::chrono::steady_clock::now();
+  absl::StatusOr<Moved> moved = Advance(id);
+  if (moved.ok()) {
+    retries_.erase(id);
+    switch (*moved) {
+      case Moved::kFinished:
+        return std::nullopt;
+      case Moved::kWaiting:
+        return now + options_.poll_interval;
+      case Moved::kProgressed:
+        return now;
     }
-    if (absl::IsUnavailable(s) && retries < kMaxRetries) {
-      std::this_thread::sleep_for(backoff);
-      backoff *= 2;
-      ++retries;
-      continue;
-    }
-    return s;
   }
+  int& retries = retries_[id];
+  if (absl::IsUnavailable(moved.status()) && retries < kMaxRetries) {
+    const auto backoff = std::chrono::milliseconds(50) * (1 << retries);
+    ++retries;
+    return now + backoff;
+  }
+  // An error here is the store's; the operation stays as the store has it and resumes at the
+  // next start (or the next Enqueue).
+  return std::nullopt;
 }
 
-absl::Status OperationRunner::Advance(const std::string& id, bool* finished) {
+absl::StatusOr<OperationRunner::Moved> OperationRunner::Advance(const std::string& id) {
   Operation op;
   std::vector<OperationStep> steps;
   absl::Status read = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
@@ -143,14 +196,11 @@ absl::Status OperationRunner::Advance(const std::string& id, bool* finished) {
     GPUFLEET_ASSIGN_OR_RETURN(steps, tx.ListSteps(id));
     return absl::OkStatus();
   });
-  if (absl::IsNotFound(read) || (read.ok() && Terminal(op.state))) {
-    *finished = true;
-    return absl::OkStatus();
-  }
+  if (absl::IsNotFound(read) || (read.ok() && Terminal(op.state))) return Moved::kFinished;
   GPUFLEET_RETURN_IF_ERROR(read);
 
   if (op.state == OperationState::kPending) {
-    return context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+    absl::Status started = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
       GPUFLEET_ASSIGN_OR_RETURN(Operation o, tx.GetOperation(id));
       if (o.state != OperationState::kPending) return absl::OkStatus();
       o.state = OperationState::kRunning;
@@ -158,6 +208,8 @@ absl::Status OperationRunner::Advance(const std::string& id, bool* finished) {
       return AppendEvent(tx, "operation.started", StrCat("operation/", id), o.actor,
                          StrCat(Describe(o), " started"));
     });
+    if (!started.ok()) return started;
+    return Moved::kProgressed;
   }
 
   const bool unwinding =
@@ -167,23 +219,24 @@ absl::Status OperationRunner::Advance(const std::string& id, bool* finished) {
   if (unwinding) {
     for (auto it = steps.rbegin(); it != steps.rend(); ++it) {
       if (it->state == StepState::kDone && StepUndoable(it->kind)) {
-        return UndoStep(context_, id, *it);
+        GPUFLEET_RETURN_IF_ERROR(UndoStep(context_, id, *it));
+        return Moved::kProgressed;
       }
     }
-    *finished = true;
-    return Finish(op, steps);
+    GPUFLEET_RETURN_IF_ERROR(Finish(op, steps));
+    return Moved::kFinished;
   }
 
   auto next = std::find_if(steps.begin(), steps.end(), [](const OperationStep& s) {
     return s.state == StepState::kPending || s.state == StepState::kRunning;
   });
   if (next == steps.end()) {
-    *finished = true;
-    return Finish(op, steps);
+    GPUFLEET_RETURN_IF_ERROR(Finish(op, steps));
+    return Moved::kFinished;
   }
   if (next->state == StepState::kPending) {
     // Written before the step acts: a runner that dies after this finds the step running.
-    return context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+    absl::Status marked = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
       GPUFLEET_ASSIGN_OR_RETURN(Operation o, tx.GetOperation(id));
       if (o.cancel_requested) return absl::OkStatus();
       GPUFLEET_ASSIGN_OR_RETURN(OperationStep s, tx.GetStep(id, next->index));
@@ -191,14 +244,16 @@ absl::Status OperationRunner::Advance(const std::string& id, bool* finished) {
       s.state = StepState::kRunning;
       return tx.UpdateStep(s);
     });
+    if (!marked.ok()) return marked;
+    return Moved::kProgressed;
   }
-  absl::Status acted = ActStep(context_, id, *next);
-  if (acted.ok() || absl::IsCancelled(acted) || absl::IsUnavailable(acted)) {
-    return absl::IsUnavailable(acted) ? acted : absl::OkStatus();
-  }
+  absl::StatusOr<StepOutcome> acted = ActStep(context_, id, *next);
+  if (acted.ok()) return *acted == StepOutcome::kWaiting ? Moved::kWaiting : Moved::kProgressed;
+  if (absl::IsCancelled(acted.status())) return Moved::kProgressed;
+  if (absl::IsUnavailable(acted.status())) return acted.status();
   // The step cannot be done: record why, on the step and (unless best effort) the operation.
-  const std::string why(ToStd(acted.message()));
-  return context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+  const std::string why(ToStd(acted.status().message()));
+  absl::Status recorded = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
     GPUFLEET_ASSIGN_OR_RETURN(OperationStep s, tx.GetStep(id, next->index));
     if (s.state != StepState::kRunning) return absl::OkStatus();
     GPUFLEET_ASSIGN_OR_RETURN(nlohmann::json d, ParseJson(s.detail_json, "step"));
@@ -215,33 +270,52 @@ absl::Status OperationRunner::Advance(const std::string& id, bool* finished) {
     return AppendEvent(tx, "operation.step-failed", StrCat("operation/", id), o.actor,
                        StrCat(Describe(o), ": step ", s.index, " (", s.kind, ") failed: ", why));
   });
+  if (!recorded.ok()) return recorded;
+  return Moved::kProgressed;
 }
 
 absl::Status OperationRunner::Finish(const Operation& op, const std::vector<OperationStep>& steps) {
   OperationState state = OperationState::kSucceeded;
   std::string error = op.error;
-  std::vector<std::string> best_effort_failures;
-  int best_effort_total = 0;
+  // Best-effort steps that failed, by kind: restarts, then awaits.
+  std::map<std::string, std::vector<std::string>> best_effort_failures;
+  std::map<std::string, int> best_effort_total;
   for (const OperationStep& s : steps) {
-    if (StepBestEffort(s.kind)) ++best_effort_total;
+    if (StepBestEffort(s.kind)) ++best_effort_total[s.kind];
     if (s.state != StepState::kFailed) continue;
     if (!StepBestEffort(s.kind)) {
       state = OperationState::kFailed;
     } else {
-      best_effort_failures.push_back(StrCat(StepVm(s), ": ", StepError(s)));
+      best_effort_failures[s.kind].push_back(StrCat(StepVm(s), ": ", StepError(s)));
     }
   }
   if (op.cancel_requested) {
     state = OperationState::kCancelled;
   } else if (state == OperationState::kSucceeded && !best_effort_failures.empty()) {
     state = OperationState::kFailed;
-    error = StrCat(best_effort_failures.size(), " of ", best_effort_total,
-                   " VMs could not restart: ", StrJoin(best_effort_failures, "; "));
+    std::vector<std::string> parts;
+    for (const auto& [kind, failures] : best_effort_failures) {
+      parts.push_back(StrCat(failures.size(), " of ", best_effort_total[kind],
+                             kind == "await" ? " moved VMs were not confirmed by their hosts: "
+                                             : " VMs could not restart: ",
+                             StrJoin(failures, "; ")));
+    }
+    // "restart" before "await": the map orders them the other way.
+    std::reverse(parts.begin(), parts.end());
+    error = StrJoin(parts, "; ");
   }
   Operation saved;
   absl::Status written = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
     GPUFLEET_ASSIGN_OR_RETURN(saved, tx.GetOperation(op.id));
     if (Terminal(saved.state)) return absl::OkStatus();
+    // A step marked running whose transaction then refused (a cancel came between) never
+    // acted: it ends as it was before, pending.
+    GPUFLEET_ASSIGN_OR_RETURN(std::vector<OperationStep> now, tx.ListSteps(op.id));
+    for (OperationStep& s : now) {
+      if (s.state != StepState::kRunning) continue;
+      s.state = StepState::kPending;
+      GPUFLEET_RETURN_IF_ERROR(tx.UpdateStep(s));
+    }
     saved.state = state;
     saved.error = error;
     GPUFLEET_RETURN_IF_ERROR(tx.UpdateOperation(saved));

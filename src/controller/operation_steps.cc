@@ -154,6 +154,15 @@ absl::Status ActMove(const Context& c, const std::string& op_id, const Operation
                         StrCat("vm ", vm, live ? " migrated from " : " restarted from ", from,
                                " to ", dest.name, " (operation ", op_id, ")"),
                         result));
+        const absl::Time deadline = c.clock->Now() + c.converge_timeout;
+        GPUFLEET_RETURN_IF_ERROR(
+            AppendSteps(tx, op_id,
+                        {{"await",
+                          {{"vm", vm},
+                           {"host", dest.name},
+                           {"live", live},
+                           {"deadline", TimeText(deadline)},
+                           {"deadline_unix", absl::ToUnixSeconds(deadline)}}}}));
       }
       return MarkStep(tx, step, StepState::kDone, d, result);
     });
@@ -289,6 +298,67 @@ absl::Status ActPlanRestart(const Context& c, const std::string& op_id, const Op
   });
 }
 
+// Whether every desired vGPU of the awaited VM is observed on the host it was moved to.
+absl::StatusOr<StepOutcome> ActAwait(const Context& c, const std::string& op_id,
+                                     const OperationStep& step, const nlohmann::json& d) {
+  const std::string vm = Str(d, "vm");
+  const std::string host = Str(d, "host");
+  auto unix_it = d.find("deadline_unix");
+  if (unix_it == d.end() || !unix_it->is_number_integer()) {
+    return absl::InternalError(
+        StrCat("operation ", op_id, " step ", step.index, ": await without deadline_unix"));
+  }
+  const absl::Time deadline = absl::FromUnixSeconds(unix_it->get<int64_t>());
+  const absl::Time now = c.clock->Now();
+  nlohmann::json result;
+  int missing = 0;
+  int total = 0;
+  std::string elsewhere;
+  absl::Time last_seen = absl::InfinitePast();
+  absl::Status read = c.store->Read([&](store::ReadTx& tx) -> absl::Status {
+    missing = total = 0;
+    elsewhere.clear();
+    GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::DesiredInstance> instances,
+                              tx.ListDesiredInstances({.host = "", .gpu = "", .vm = vm}));
+    for (const store::DesiredInstance& di : instances) {
+      if (di.host != host) {
+        elsewhere = di.host;
+        continue;
+      }
+      ++total;
+      absl::StatusOr<store::ObservedInstance> o = tx.GetObservedInstance(di.uuid);
+      if (!o.ok() && !absl::IsNotFound(o.status())) return o.status();
+      if (o.ok() && o->host == di.host && o->gpu == di.gpu) {
+        last_seen = std::max(last_seen, o->observed_at);
+      } else {
+        ++missing;
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (!read.ok()) return read;
+  if (total == 0 && elsewhere.empty()) {
+    result = {{"skipped", "the VM was deleted"}};
+  } else if (!elsewhere.empty()) {
+    result = {{"skipped", StrCat("the VM was moved on to ", elsewhere)}};
+  } else if (missing == 0) {
+    result = {{"observed_at", TimeText(last_seen)}};
+  } else if (now < deadline) {
+    return StepOutcome::kWaiting;
+  } else {
+    return absl::FailedPreconditionError(StrCat(
+        "host ", host, " has not reported ", missing, " of vm ", vm, "'s ", total, " vGPU(s) by ",
+        TimeText(deadline), ": its agent may be down or failing to create them; ",
+        "see `gpufleet events` for host/", host, " and the agent's log"));
+  }
+  absl::Status written = c.store->Write([&](WriteTx& tx) -> absl::Status {
+    GPUFLEET_RETURN_IF_ERROR(StillWanted(tx, op_id).status());
+    return MarkStep(tx, step, StepState::kDone, d, result);
+  });
+  if (!written.ok()) return written;
+  return StepOutcome::kActed;
+}
+
 struct GpuKey {
   std::string host;
   std::string gpu;
@@ -413,24 +483,40 @@ absl::Status ActRecarve(const Context& c, const std::string& op_id, const Operat
 
 }  // namespace
 
-absl::Status ActStep(const Context& context, const std::string& op_id, OperationStep step) {
+absl::StatusOr<StepOutcome> ActStep(const Context& context, const std::string& op_id,
+                                    OperationStep step) {
   GPUFLEET_ASSIGN_OR_RETURN(nlohmann::json d, DetailOf(step));
-  if (step.kind == "move") return ActMove(context, op_id, step, d, /*live=*/true);
-  if (step.kind == "restart") return ActMove(context, op_id, step, d, /*live=*/false);
-  if (step.kind == "maintenance") return ActMaintenance(context, op_id, step, d);
-  if (step.kind == "exit-maintenance") return ActExitMaintenance(context, op_id, step, d);
-  if (step.kind == "plan-evacuation") return ActPlanEvacuation(context, op_id, step, d);
-  if (step.kind == "plan-restart") return ActPlanRestart(context, op_id, step, d);
-  if (step.kind == "hold") return ActHold(context, op_id, step, d, /*hold=*/true);
-  if (step.kind == "release") return ActHold(context, op_id, step, d, /*hold=*/false);
-  if (step.kind == "recarve") return ActRecarve(context, op_id, step, d);
-  return absl::InternalError(StrCat("operation ", op_id, " step ", step.index, ": unknown kind ",
-                                    QuoteForMessage(step.kind)));
+  if (step.kind == "await") return ActAwait(context, op_id, step, d);
+  absl::Status acted;
+  if (step.kind == "move") {
+    acted = ActMove(context, op_id, step, d, /*live=*/true);
+  } else if (step.kind == "restart") {
+    acted = ActMove(context, op_id, step, d, /*live=*/false);
+  } else if (step.kind == "maintenance") {
+    acted = ActMaintenance(context, op_id, step, d);
+  } else if (step.kind == "exit-maintenance") {
+    acted = ActExitMaintenance(context, op_id, step, d);
+  } else if (step.kind == "plan-evacuation") {
+    acted = ActPlanEvacuation(context, op_id, step, d);
+  } else if (step.kind == "plan-restart") {
+    acted = ActPlanRestart(context, op_id, step, d);
+  } else if (step.kind == "hold") {
+    acted = ActHold(context, op_id, step, d, /*hold=*/true);
+  } else if (step.kind == "release") {
+    acted = ActHold(context, op_id, step, d, /*hold=*/false);
+  } else if (step.kind == "recarve") {
+    acted = ActRecarve(context, op_id, step, d);
+  } else {
+    return absl::InternalError(StrCat("operation ", op_id, " step ", step.index, ": unknown kind ",
+                                      QuoteForMessage(step.kind)));
+  }
+  if (!acted.ok()) return acted;
+  return StepOutcome::kActed;
 }
 
 bool StepUndoable(std::string_view kind) { return kind == "maintenance" || kind == "hold"; }
 
-bool StepBestEffort(std::string_view kind) { return kind == "restart"; }
+bool StepBestEffort(std::string_view kind) { return kind == "restart" || kind == "await"; }
 
 absl::Status UndoStep(const Context& c, const std::string& op_id, OperationStep step) {
   GPUFLEET_ASSIGN_OR_RETURN(nlohmann::json d, DetailOf(step));

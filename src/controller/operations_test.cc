@@ -60,13 +60,15 @@ class OperationsTest : public ::testing::Test {
   nlohmann::json Get(std::string_view id) {
     return JsonOf(Client().Get(StrCat("/api/v1/operations/", id), Bearer(op_)));
   }
-  // Polls until the operation ends (10 s at most); returns it.
-  nlohmann::json Wait(std::string_view id) {
-    for (int i = 0; i < 1000; ++i) {
+  // Polls until the operation ends (10 s at most); returns it. Unless `report` is false, the
+  // hosts' agents converge meanwhile (every host that is up reports its desired instances).
+  nlohmann::json Wait(std::string_view id, bool report = true) {
+    for (int i = 0; i < 500; ++i) {
+      if (report) tc_.ReportDesiredAsObserved();
       nlohmann::json op = Get(id);
       const std::string state = op.value("state", "");
       if (state == "succeeded" || state == "failed" || state == "cancelled") return op;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     ADD_FAILURE() << "operation " << id << " did not end: " << Get(id).dump();
     return Get(id);
@@ -82,6 +84,22 @@ class OperationsTest : public ::testing::Test {
     auto r = Client().Post(StrCat("/api/v1/hosts/", host, "/heartbeat"), Bearer(tc_.admin_token()),
                            "", "application/json");
     ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
+  }
+
+  // As the runner leaves an operation it was killed in: running, step 0 running; with a cancel
+  // requested too when `cancel`.
+  absl::Status MarkFirstStepRunning(const std::string& id, bool cancel) {
+    return tc_.store().Write([&](store::WriteTx& tx) -> absl::Status {
+      auto op = tx.GetOperation(id);
+      if (!op.ok()) return op.status();
+      op->state = store::OperationState::kRunning;
+      op->cancel_requested = cancel;
+      if (auto s = tx.UpdateOperation(*op); !s.ok()) return s;
+      auto step = tx.GetStep(id, 0);
+      if (!step.ok()) return step.status();
+      step->state = store::StepState::kRunning;
+      return tx.UpdateStep(*step);
+    });
   }
 
   TempDir dir_;
@@ -110,9 +128,12 @@ TEST_F(OperationsTest, MigrateDryRunThenForReal) {
   nlohmann::json done = Wait(id);
   EXPECT_EQ(done["state"], "succeeded") << done.dump();
   EXPECT_EQ(done["actor"], "ops");
-  EXPECT_EQ(done["progress"]["done"], 1);
-  EXPECT_EQ(done["progress"]["total"], 1);
+  EXPECT_EQ(done["progress"]["done"], 2);
+  EXPECT_EQ(done["progress"]["total"], 2);  // the move, then its await
   EXPECT_EQ(done["steps"][0]["state"], "done");
+  EXPECT_EQ(done["steps"][1]["kind"], "await");
+  EXPECT_EQ(done["steps"][1]["detail"]["host"], to);
+  EXPECT_TRUE(done["steps"][1]["detail"]["result"].contains("observed_at")) << done.dump();
   EXPECT_EQ(HostOf("web-1"), to);
   nlohmann::json migrated = Events("vm.migrated");
   ASSERT_EQ(migrated.size(), 1u);
@@ -154,7 +175,7 @@ TEST_F(OperationsTest, EvacuateEmptiesTheHostAndKeepsItOutOfPlacement) {
   const std::string id = Submit({{"kind", "evacuate"}, {"host", host}});
   nlohmann::json done = Wait(id);
   ASSERT_EQ(done["state"], "succeeded") << done.dump();
-  ASSERT_EQ(done["steps"].size(), 4u);  // maintenance, plan-evacuation, 2 moves
+  ASSERT_EQ(done["steps"].size(), 6u);  // maintenance, plan-evacuation, 2 moves, 2 awaits
   EXPECT_EQ(done["steps"][1]["detail"]["result"]["moves"], 2);
   EXPECT_EQ(HostState(host), "maintenance");
   EXPECT_NE(HostOf("a"), host);
@@ -233,24 +254,26 @@ TEST_F(OperationsTest, ResumesAfterARestartWithAStepLeftRunning) {
   tc_.controller().operations().Stop();
   const std::string id = Submit({{"kind", "migrate"}, {"vm", "a"}});
   // As if the controller died after writing "running" and before the step's transaction.
-  ASSERT_TRUE(tc_.store()
-                  .Write([&](store::WriteTx& tx) -> absl::Status {
-                    auto op = tx.GetOperation(id);
-                    if (!op.ok()) return op.status();
-                    op->state = store::OperationState::kRunning;
-                    if (auto s = tx.UpdateOperation(*op); !s.ok()) return s;
-                    auto step = tx.GetStep(id, 0);
-                    if (!step.ok()) return step.status();
-                    step->state = store::StepState::kRunning;
-                    return tx.UpdateStep(*step);
-                  })
-                  .ok());
+  ASSERT_TRUE(MarkFirstStepRunning(id, /*cancel=*/false).ok());
   tc_.Stop();
   ASSERT_TRUE(tc_.Start().ok());
   nlohmann::json done = Wait(id);
   EXPECT_EQ(done["state"], "succeeded") << done.dump();
   EXPECT_NE(HostOf("a"), from);
   EXPECT_EQ(Events("vm.migrated").size(), 1u);
+}
+
+TEST_F(OperationsTest, ACancelBetweenRunningAndActingLeavesTheStepPending) {
+  const std::string from = CreateVm("a", "P40-8Q");
+  tc_.controller().operations().Stop();
+  const std::string id = Submit({{"kind", "migrate"}, {"vm", "a"}});
+  // The runner marked the step running; the cancel came before the step's transaction.
+  ASSERT_TRUE(MarkFirstStepRunning(id, /*cancel=*/true).ok());
+  ASSERT_TRUE(tc_.controller().operations().Start().ok());
+  nlohmann::json done = Wait(id);
+  EXPECT_EQ(done["state"], "cancelled") << done.dump();
+  EXPECT_EQ(done["steps"][0]["state"], "pending");  // it never acted
+  EXPECT_EQ(HostOf("a"), from);
 }
 
 TEST_F(OperationsTest, RecarveAnEmptyGpuOnlyAndWhatTheBoardCanDo) {
@@ -336,7 +359,7 @@ TEST_F(OperationsTest, HostDownStartsAnHaRestart) {
   nlohmann::json done = Wait(ops[0]["id"].get<std::string>());
   EXPECT_EQ(done["state"], "succeeded") << done.dump();
   EXPECT_EQ(done["actor"], "");
-  EXPECT_EQ(done["steps"].size(), 3u);  // plan-restart, 2 restarts
+  EXPECT_EQ(done["steps"].size(), 5u);  // plan-restart, 2 restarts, 2 awaits
   EXPECT_NE(HostOf("a"), host);
   EXPECT_NE(HostOf("b"), host);
   EXPECT_EQ(Events("vm.restarted").size(), 2u);
@@ -358,6 +381,72 @@ TEST_F(OperationsTest, HaRestartReportsVmsThatCannotRestart) {
   EXPECT_EQ(done["state"], "failed");
   EXPECT_THAT(done["error"].get<std::string>(), HasSubstr("1 of 1 VMs could not restart: a:"));
   EXPECT_EQ(HostOf("a"), host);
+}
+
+TEST_F(OperationsTest, AMoveIsDoneWhenTheNewHostReportsTheVgpu) {
+  const std::string from = CreateVm("a", "P40-8Q");
+  const std::string id = Submit({{"kind", "migrate"}, {"vm", "a"}});
+  // No agent reports: the desired state moves at once, the operation waits for the host.
+  nlohmann::json op;
+  for (int i = 0; i < 500; ++i) {
+    op = Get(id);
+    if (op["steps"].size() == 2u && op["steps"][1]["state"] == "running") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(op["steps"].size(), 2u) << op.dump();
+  EXPECT_EQ(op["steps"][0]["state"], "done");
+  EXPECT_EQ(op["steps"][1]["kind"], "await");
+  const std::string to = HostOf("a");
+  EXPECT_NE(to, from);
+  EXPECT_EQ(op["steps"][1]["detail"]["host"], to);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // a few of the runner's looks
+  EXPECT_EQ(Get(id)["state"], "running");
+  // The source reporting its old copy proves nothing; the destination's report does.
+  tc_.ReportDesiredAsObserved();
+  nlohmann::json done = Wait(id, /*report=*/false);
+  EXPECT_EQ(done["state"], "succeeded") << done.dump();
+  EXPECT_EQ(done["steps"][1]["state"], "done");
+}
+
+TEST_F(OperationsTest, AMoveTheNewHostNeverReportsFailsAfterTheConvergeTimeout) {
+  CreateVm("a", "P40-8Q");
+  const std::string id = Submit({{"kind", "migrate"}, {"vm", "a"}});
+  for (int i = 0; i < 500 && Get(id)["steps"].size() < 2u; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const std::string to = HostOf("a");
+  clock_.Advance(absl::Minutes(10) + absl::Seconds(1));
+  nlohmann::json done = Wait(id, /*report=*/false);
+  EXPECT_EQ(done["state"], "failed") << done.dump();
+  EXPECT_THAT(done["error"].get<std::string>(),
+              HasSubstr(StrCat("1 of 1 moved VMs were not confirmed by their hosts: a: host ", to,
+                               " has not reported 1 of vm a's 1 vGPU(s)")));
+  EXPECT_EQ(done["steps"][1]["state"], "failed");
+  EXPECT_EQ(HostOf("a"), to);  // the desired state stays moved: the agent may still converge
+  EXPECT_EQ(Events("operation.step-failed").size(), 1u);
+}
+
+TEST_F(OperationsTest, AWaitingOperationDoesNotHoldBackOthers) {
+  const std::string busy = CreateVm("a", "P40-8Q");
+  const std::string waiting = Submit({{"kind", "migrate"}, {"vm", "a"}});
+  for (int i = 0; i < 500 && Get(waiting)["steps"].size() < 2u; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const std::string now_at = HostOf("a");
+  std::string empty;
+  for (int i = 1; i <= 3; ++i) {
+    const std::string h = StrCat("r730-", i);
+    if (h != busy && h != now_at) empty = h;
+  }
+  nlohmann::json recarved = Wait(Submit({{"kind", "recarve"},
+                                         {"host", empty},
+                                         {"gpu", "0000:01:00.0"},
+                                         {"mode", "equal-size"},
+                                         {"type", "P40-3Q"}}),
+                                 /*report=*/false);
+  EXPECT_EQ(recarved["state"], "succeeded") << recarved.dump();
+  EXPECT_EQ(Get(waiting)["state"], "running");
+  EXPECT_EQ(Wait(waiting)["state"], "succeeded");
 }
 
 TEST_F(OperationsTest, MetricsCountOperationsByKindAndState) {

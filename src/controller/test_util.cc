@@ -59,7 +59,20 @@ absl::Status TestController::Start(InventoryOptions inventory) {
   return absl::OkStatus();
 }
 
+void TestController::StartAgentReports(std::chrono::milliseconds interval) {
+  if (reporter_.joinable()) return;
+  reporting_ = true;
+  reporter_ = std::thread([this, interval] {
+    while (reporting_) {
+      ReportDesiredAsObserved();
+      std::this_thread::sleep_for(interval);
+    }
+  });
+}
+
 void TestController::Stop() {
+  reporting_ = false;
+  if (reporter_.joinable()) reporter_.join();
   if (server_) server_->Stop();
   server_.reset();
   controller_.reset();
@@ -99,6 +112,35 @@ std::string TestController::AgentFor(std::string_view host) {
     return "";
   }
   return JsonOf(enrolled)["credential"].get<std::string>();
+}
+
+void TestController::ReportDesiredAsObserved() {
+  httplib::Client c = Client();
+  nlohmann::json hosts = JsonOf(c.Get("/api/v1/hosts?limit=1000", Bearer(admin_token_)));
+  if (!hosts.contains("items")) {
+    ADD_FAILURE() << "cannot list hosts: " << hosts.dump();
+    return;
+  }
+  for (const nlohmann::json& h : hosts["items"]) {
+    if (h.value("state", "") == "down") continue;
+    const std::string name = h.value("name", "");
+    nlohmann::json desired =
+        JsonOf(c.Get(StrCat("/api/v1/hosts/", name, "/desired"), Bearer(admin_token_)));
+    nlohmann::json report = {{"instances", nlohmann::json::array()}};
+    for (const nlohmann::json& d : desired["instances"]) {
+      report["instances"].push_back({{"uuid", d["uuid"]},
+                                     {"gpu", d["gpu"]},
+                                     {"type", d["type"]},
+                                     {"placement", d["placement"]},
+                                     {"vm", d["vm"]},
+                                     {"active", true}});
+    }
+    auto r = c.Put(StrCat("/api/v1/hosts/", name, "/instances"), Bearer(admin_token_),
+                   report.dump(), "application/json");
+    if (!r || r->status != 200) {
+      ADD_FAILURE() << "cannot report " << name << ": " << (r ? r->body : "no response");
+    }
+  }
 }
 
 httplib::Headers Bearer(std::string_view token) {

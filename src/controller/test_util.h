@@ -4,10 +4,13 @@
 // A controller served over real HTTP on 127.0.0.1 port 0, with a SQLite store in a private
 // temporary directory and a FakeClock; plus small client helpers.
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "api/http_server.h"
 #include "common/strings.h"
@@ -55,6 +58,12 @@ class TestController {
   std::string TokenFor(std::string_view name, std::string_view role);
   // Enrols an agent for `host`; returns its credential.
   std::string AgentFor(std::string_view host);
+  // Does what converged agents would: every host that is not down reports exactly its desired
+  // instances as observed (PUT /api/v1/hosts/{host}/instances, as admin).
+  void ReportDesiredAsObserved();
+  // Calls ReportDesiredAsObserved every `interval` on a thread of its own until Stop(): the
+  // hosts' agents, for tests that run operations through a client that waits for their end.
+  void StartAgentReports(std::chrono::milliseconds interval = std::chrono::milliseconds(50));
 
  private:
   std::string dir_;
@@ -63,6 +72,8 @@ class TestController {
   std::unique_ptr<Controller> controller_;
   std::unique_ptr<api::HttpServer> server_;
   std::string admin_token_;
+  std::atomic<bool> reporting_{false};
+  std::thread reporter_;
 };
 
 httplib::Headers Bearer(std::string_view token);

@@ -80,7 +80,8 @@ class VmWorkload final : public Workload {
                   creates_acked_, " acknowledged, ", creates_refused_, " refused (full), ",
                   creates_in_flight_, " in flight (", settled_created_, " found applied); deletes ",
                   deletes_acked_, " acknowledged, ", deletes_in_flight_, " in flight (",
-                  settled_deleted_, " found applied); ", stale_refused_, " stale If-Match refused");
+                  settled_deleted_, " found applied, ", deletes_raced_, " raced a report: 412); ",
+                  stale_refused_, " stale If-Match refused");
   }
 
  private:
@@ -95,6 +96,7 @@ class VmWorkload final : public Workload {
   std::map<std::string, VmRecord> vms_;                                  // guarded by mu_
   int creates_acked_ = 0, creates_refused_ = 0, creates_in_flight_ = 0;  // guarded by mu_
   int deletes_acked_ = 0, deletes_in_flight_ = 0, stale_refused_ = 0;    // guarded by mu_
+  int deletes_raced_ = 0;                                                // guarded by mu_
   int settled_created_ = 0, settled_deleted_ = 0;                        // harness thread
 };
 
@@ -152,6 +154,20 @@ Sent VmWorkload::Delete(IssueContext& c, bool stale) {
     name = r->name;
     version = r->version;
   }
+  if (!stale) {
+    // As a client does: read the VM's version first (agents' reports move its phase, and with
+    // it the version, at any time).
+    Reply current = c.client.Send("GET", StrCat("/api/v1/vms/", name));
+    if (current.status == 200 && current.Json().is_object()) {
+      version = current.Json().value("version", version);
+    } else if (!current.answered()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      VmRecord& r = vms_[name];
+      r.busy = false;
+      r.state = VmState::kPresent;
+      return Sent::kNoAnswer;
+    }
+  }
   const int64_t sent_version = stale ? version + 7 : version;
   const std::string etag = StrCat("\"v", sent_version, "\"");
   const std::string what = StrCat("DELETE /api/v1/vms/", name, " If-Match ", etag);
@@ -175,6 +191,10 @@ Sent VmWorkload::Delete(IssueContext& c, bool stale) {
     ++deletes_acked_;
     r.state = VmState::kAbsent;
     r.deleted = true;
+  } else if (reply.status == 412) {
+    // An agent's report changed the VM between the read and the delete: nothing was deleted.
+    ++deletes_raced_;
+    r.state = VmState::kPresent;
   } else if (reply.answered() && reply.status < 500) {
     c.findings.Fail(StrCat("vm ", name, " [", r.history, "]"),
                     StrCat("204: the VM was present with version ", version), reply.Describe());

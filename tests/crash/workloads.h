@@ -27,10 +27,11 @@ struct HostWorkloadOptions {
 std::unique_ptr<Workload> NewHostWorkload(HostWorkloadOptions options);
 
 // vm.create: POST /api/v1/vms with a type of `types` and 1 or 2 vGPUs, until the GPUs are full
-// (409); vm.delete: DELETE /api/v1/vms/{vm} with the right If-Match; vm.delete-stale: with a wrong
-// one (412, no effect). Checks: acknowledged VMs exist with their placement, acknowledged deletes
-// and refusals are absent, a VM in flight is complete (all its vGPUs and its vm.placed event) or
-// absent (no event), no VM unknown to the ledger, and on every GPU one type at most its
+// (409); vm.delete: GET then DELETE /api/v1/vms/{vm} with the version read as If-Match (a 412
+// when an agent's report moved the VM's phase in between leaves it present); vm.delete-stale: with
+// a wrong one (412, no effect). Checks: acknowledged VMs exist with their placement, acknowledged
+// deletes and refusals are absent, a VM in flight is complete (all its vGPUs and its vm.placed
+// event) or absent (no event), no VM unknown to the ledger, and on every GPU one type at most its
 // max_instances times (the catalog's), no UUID twice.
 std::unique_ptr<Workload> NewVmWorkload(const core::Catalog& catalog,
                                         std::vector<std::string> types);
@@ -42,11 +43,14 @@ std::unique_ptr<Workload> NewTokenWorkload();
 
 // op.migrate, op.evacuate, op.exit-maintenance: POST /api/v1/operations on a random VM or host
 // (202, or 404/409 when it went away or cannot run now); op.cancel: cancel a random unfinished
-// one (202, or 409 once it ended). Checks over the API: every operation listed was asked for,
+// one (202, or 409 once it ended); agent.report: a random host reports its desired instances as
+// observed, as its converged agent would (so that the operations' awaits end), and at the end
+// every host does while the check waits. Checks over the API: every operation listed was asked for,
 // every acknowledged one is still there, unfinished ones resume and end (all within 60 s at the
-// end), an ended one has no step running, a failed one its error and one failed step, no
-// maintenance or hold left done unless it succeeded, cancelled only when a cancel was sent; and
-// (every 10th check, and at the end) the moves the operations did equal the vm.migrated events.
+// end), an ended one has no step running, a failed one its error and one failed step (or only
+// failed awaits), no maintenance or hold left done after a failed step or a cancel, cancelled only
+// when a cancel was sent; and (every 10th check, and at the end) the moves the operations did equal
+// the vm.migrated events.
 std::unique_ptr<Workload> NewOperationWorkload();
 
 }  // namespace gpufleet::crash

@@ -60,6 +60,13 @@ absl::StatusOr<std::unique_ptr<RunningController>> RunningController::Start(
         StrCat("--heartbeat-interval: ", QuoteForMessage(flags.heartbeat_interval),
                " is not a positive duration such as 10s or 500ms"));
   }
+  absl::Duration converge_timeout;
+  if (!absl::ParseDuration(flags.converge_timeout, &converge_timeout) ||
+      converge_timeout <= absl::ZeroDuration() || converge_timeout > absl::Hours(24)) {
+    return absl::InvalidArgumentError(
+        StrCat("--converge-timeout: ", QuoteForMessage(flags.converge_timeout),
+               " is not a positive duration of at most 24h, such as 10m or 90s"));
+  }
   api::ServerOptions server_options;
   server_options.listen = flags.listen;
   if (!flags.tls_cert.empty() || !flags.tls_key.empty()) {
@@ -80,6 +87,7 @@ absl::StatusOr<std::unique_ptr<RunningController>> RunningController::Start(
   options.data_dir = flags.data_dir;
   options.inventory.heartbeat_interval = run->interval_;
   options.auto_ha_restart = flags.auto_ha_restart;
+  options.converge_timeout = converge_timeout;
   absl::StatusOr<api::StaticSite> web = LoadDashboard(flags.web_dir);
   if (!web.ok()) return web.status();
   run->dashboard_built_ = web->built();

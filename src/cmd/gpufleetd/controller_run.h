@@ -30,6 +30,8 @@ struct ControllerFlags {
   std::string heartbeat_interval = "10s";
   bool access_log = false;
   bool auto_ha_restart = true;  // start an ha-restart operation when a host with VMs goes down
+  // How long an operation waits for a moved VM's vGPUs to be reported by its new host.
+  std::string converge_timeout = "10m";
   // The dashboard's files (the web/ build output). "" = the build's own output
   // (GPUFLEET_DEFAULT_WEB_DIR) or the installed <prefix>/share/gpufleet/web, whichever has an
   // index.html, else a "dashboard not built" page; a directory given explicitly must hold

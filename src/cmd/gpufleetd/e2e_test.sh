@@ -48,4 +48,12 @@ start
 if grep -q "admin token" "$OUT"; then echo "second start printed a token"; exit 1; fi
 curl -sf -H "$AUTH" "$URL/api/v1/vms/web-1" | grep -q '"r730-1"'
 stop
+
+# A bad flag names itself and exits non-zero before anything starts.
+if "$BIN" controller --data-dir "$DIR/data" --listen 127.0.0.1:0 --converge-timeout soon \
+  > "$DIR/bad.out" 2>&1; then
+  echo "--converge-timeout soon was accepted"; exit 1
+fi
+grep -q -- "--converge-timeout: 'soon' is not a positive duration" "$DIR/bad.out" \
+  || { echo "unclear error for a bad --converge-timeout:"; cat "$DIR/bad.out"; exit 1; }
 echo "e2e ok"

@@ -114,6 +114,10 @@ int Main(int argc, char** argv) {
       ->add_option("--heartbeat-interval", flags.heartbeat_interval,
                    "How often agents heartbeat; a host is down after 3 missed")
       ->capture_default_str();
+  controller
+      ->add_option("--converge-timeout", flags.converge_timeout,
+                   "How long an operation waits for a moved VM's new host to report its vGPUs")
+      ->capture_default_str();
   controller->add_flag("!--no-auto-ha-restart", flags.auto_ha_restart,
                        "Do not restart a down host's VMs elsewhere by itself (ha restart by hand)");
   controller->add_option("--web-dir", flags.web_dir,
