@@ -8,7 +8,7 @@ GPUFLEET := build/release/src/cmd/gpufleet/gpufleet
 GPUFLEETD := build/release/src/cmd/gpufleetd/gpufleetd
 DEMO_FLAGS ?=
 
-.PHONY: all deps configure build test demo showcase fuzz bench format clean
+.PHONY: all deps configure build test test-tsan demo showcase fuzz bench format clean
 
 all: build
 
@@ -35,6 +35,13 @@ showcase: deps
 	cmake --preset release
 	cmake --build --preset release --target gpufleet
 	scripts/demo $(GPUFLEET)
+
+# ThreadSanitizer build of the service tests (those labelled `threads`: controller, store, api,
+# agent), run with TSAN_OPTIONS from CMakePresets.json. Not part of `make test` (CI's budget).
+test-tsan: deps
+	cmake --preset tsan
+	cmake --build --preset tsan
+	ctest --preset tsan
 
 # Builds the libFuzzer targets with clang-14 (see tests/fuzz/README.md).
 fuzz: deps
