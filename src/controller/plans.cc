@@ -23,19 +23,29 @@ namespace {
 
 using nlohmann::json;
 
-// Instances of `type` the GPUs of ready hosts could still take as they are carved.
-int FreeOnReadyHosts(const planner::Cluster& c, const core::VgpuType& type) {
-  int free = 0;
+// The GPUs of ready hosts, by board (GET /plans/types counts each type's free instances on its
+// own board's GPUs only: one pass per type over all GPUs was types x GPUs under the lock).
+std::map<const core::Board*, std::vector<const planner::Gpu*>> ReadyGpusByBoard(
+    const planner::Cluster& c) {
+  std::map<const core::Board*, std::vector<const planner::Gpu*>> out;
   for (const planner::Host& h : c.hosts) {
     if (h.state != planner::HostState::kReady) continue;
     for (const planner::Gpu& g : h.gpus) {
-      if (g.board == nullptr || g.board->prefix != type.board_prefix) continue;
-      auto geometry = c.mixed_size.find(g.board->prefix);
-      free += planner::FreeCount(
-          g, type,
-          geometry != c.mixed_size.end() ? geometry->second : planner::MixedSizeGeometry{});
+      if (g.board != nullptr) out[g.board].push_back(&g);
     }
   }
+  return out;
+}
+
+// Instances of `type` the given GPUs (of its board) could still take as they are carved.
+int FreeOn(const planner::Cluster& c, const std::vector<const planner::Gpu*>& gpus,
+           const core::VgpuType& type) {
+  if (gpus.empty()) return 0;
+  auto geometry = c.mixed_size.find(gpus.front()->board->prefix);
+  const planner::MixedSizeGeometry geo =
+      geometry != c.mixed_size.end() ? geometry->second : planner::MixedSizeGeometry{};
+  int free = 0;
+  for (const planner::Gpu* g : gpus) free += planner::FreeCount(*g, type, geo);
   return free;
 }
 
@@ -84,8 +94,12 @@ api::Response Plans::Types(const api::Request&) {
             if (g.board != nullptr && seen.insert(g.board).second) boards.push_back(g.board);
           }
         }
+        const auto ready = ReadyGpusByBoard(fleet.cluster());
+        const std::vector<const planner::Gpu*> none;
         json items = json::array();
         for (const core::Board* board : boards) {
+          auto on_board = ready.find(board);
+          const auto& gpus = on_board != ready.end() ? on_board->second : none;
           for (const core::VgpuType& type : board->types) {
             planner::Vm probe;
             probe.name = StrCat("(a new ", type.name, " VM)");
@@ -99,7 +113,7 @@ api::Response Plans::Types(const api::Request&) {
                 {"edition", edition != nullptr ? json(edition->id) : json(nullptr)},
                 {"mig_backed", type.mig_backed},
                 {"fits", d.assignment.has_value()},
-                {"free", d.assignment.has_value() ? FreeOnReadyHosts(fleet.cluster(), type) : 0},
+                {"free", d.assignment.has_value() ? FreeOn(fleet.cluster(), gpus, type) : 0},
                 {"explanation", d.explanation}};
             items.push_back(std::move(item));
           }

@@ -3,6 +3,9 @@
 
 #include "controller/plans.h"
 
+#include <chrono>
+#include <thread>
+
 #include "controller/test_util.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -90,6 +93,30 @@ TEST_F(PlansTest, TypesSayWhatFitsNowAndHowManyMore) {
   EXPECT_EQ(types["P40-3Q"]["free"], 5);
   // A dry run adds no VM.
   EXPECT_EQ(JsonOf(tc_.Client().Get("/api/v1/vms", Bearer(viewer_)))["items"].size(), 9u);
+}
+
+TEST_F(PlansTest, TypesCountEachBoardOnItsOwnGpusAndOnlyOnReadyHosts) {
+  nlohmann::json t4 = P40Host(2);
+  t4["gpus"][0]["board"] = "T4";
+  t4["gpus"][1]["board"] = "T4";
+  auto put = tc_.Client().Put("/api/v1/hosts/t4-1", Bearer(tc_.admin_token()), t4.dump(),
+                              "application/json");
+  ASSERT_TRUE(put && put->status == 201) << (put ? put->body : "no response");
+  nlohmann::json types = Types();
+  EXPECT_EQ(types["T4-4Q"]["board"], "T4");
+  EXPECT_EQ(types["T4-4Q"]["free"], 8);   // two T4s, four 4Q slots each
+  EXPECT_EQ(types["P40-8Q"]["free"], 9);  // unchanged by the T4s
+
+  // A host in maintenance offers nothing.
+  auto evacuate = PostAs(op_, "/api/v1/operations", {{"kind", "evacuate"}, {"host", "t4-1"}});
+  ASSERT_TRUE(evacuate && evacuate->status == 202) << (evacuate ? evacuate->body : "");
+  for (int i = 0; i < 500 && Types()["T4-4Q"]["fits"] == true; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  types = Types();
+  EXPECT_EQ(types["T4-4Q"]["fits"], false);
+  EXPECT_EQ(types["T4-4Q"]["free"], 0);
+  EXPECT_EQ(types["P40-8Q"]["free"], 9);
 }
 
 TEST_F(PlansTest, PlacePreviewsAndRecordsNothing) {
