@@ -187,7 +187,7 @@ absl::Status RunPlan(Context& ctx, const PlanCommandOptions& o, std::ostream& ou
   planner::PlanOptions options;
   options.place.policy = *policy;
   options.from_scratch = o.from_scratch;
-  const planner::PlanResult result = planner::Plan(*cluster, demand, options);
+  const planner::PlanResult result = planner::Plan(*std::move(cluster), demand, options);
   if (std::vector<std::string> broken = planner::Violations(result.cluster); !broken.empty()) {
     return absl::InternalError(
         StrCat("the plan breaks a planner rule (a bug; please report it): ", broken.front()));

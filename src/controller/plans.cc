@@ -224,7 +224,7 @@ api::Response Plans::Demand(const api::Request& request) {
   planner::PlanOptions options;
   options.place.policy = *policy;
   options.from_scratch = from_scratch;
-  const planner::PlanResult result = planner::Plan(*cluster, *demand, options);
+  const planner::PlanResult result = planner::Plan(*std::move(cluster), *demand, options);
   json doc = planner::PlanResultJson(result);
   doc["dry_run"] = true;
   doc["policy"] = planner::PolicyName(*policy);

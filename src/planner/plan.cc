@@ -95,8 +95,12 @@ std::map<int, Requirement> PinRequirements(Cluster& c, const std::vector<int>& v
 }  // namespace
 
 PlanResult Plan(const Cluster& input, const std::vector<int>& demand, const PlanOptions& options) {
+  return Plan(Cluster(input), demand, options);
+}
+
+PlanResult Plan(Cluster&& input, const std::vector<int>& demand, const PlanOptions& options) {
   PlanResult result;
-  result.cluster = input;
+  result.cluster = std::move(input);
   Cluster& c = result.cluster;
   std::vector<int> todo = demand;
   if (options.from_scratch) {
@@ -120,6 +124,16 @@ PlanResult Plan(const Cluster& input, const std::vector<int>& demand, const Plan
   // VMs that give a requirement are planned as the exact type their group packs best; one that
   // finds no place that way falls back to its requirement.
   const std::map<int, Requirement> flexible = PinRequirements(c, todo);
+  // The assignments land in VM order as they are made: each VM of the demand has its slot (its
+  // rank among the demand's VMs), and the slots of rejected VMs are dropped at the end. Sorting
+  // or re-bucketing hundreds of thousands of assignments cost more than producing them.
+  std::vector<int> rank(c.vms.size(), -1);
+  for (int vm : todo) rank[static_cast<std::size_t>(vm)] = 0;
+  int slots = 0;
+  for (int& r : rank) {
+    if (r == 0) r = slots++;
+  }
+  result.placed.resize(static_cast<std::size_t>(slots));
   for (int vm : Order(c, todo)) {
     Decision d = placer.Decide(c, vm);
     auto pinned = flexible.find(vm);
@@ -132,20 +146,10 @@ PlanResult Plan(const Cluster& input, const std::vector<int>& demand, const Plan
       continue;
     }
     placer.Commit(c, *d.assignment);
-    result.placed.push_back(*std::move(d.assignment));
+    result.placed[static_cast<std::size_t>(rank[static_cast<std::size_t>(vm)])] =
+        *std::move(d.assignment);
   }
-  // In VM order. VM indexes are unique, so a bucket pass does it: sorting hundreds of thousands
-  // of assignments cost more than producing them.
-  std::vector<int> slot(c.vms.size(), -1);
-  for (std::size_t i = 0; i < result.placed.size(); ++i) {
-    slot[static_cast<std::size_t>(result.placed[i].vm)] = static_cast<int>(i);
-  }
-  std::vector<Assignment> in_order;
-  in_order.reserve(result.placed.size());
-  for (int i : slot) {
-    if (i >= 0) in_order.push_back(std::move(result.placed[static_cast<std::size_t>(i)]));
-  }
-  result.placed = std::move(in_order);
+  std::erase_if(result.placed, [](const Assignment& a) { return a.vm < 0; });
   std::sort(result.rejected.begin(), result.rejected.end(),
             [](const Rejection& a, const Rejection& b) { return a.vm < b.vm; });
 

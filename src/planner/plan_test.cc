@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <random>
 
 #include "common/strings.h"
@@ -241,6 +242,25 @@ TEST(PlanTest, SeedDemandDedicatesGpusPerTypeAndMeetsTheBound) {
   Decision d = Place(r.cluster, extra);
   EXPECT_FALSE(d.assignment);
   EXPECT_THAT(d.explanation, HasSubstr("carved for P40-8Q"));
+}
+
+TEST(PlanTest, AssignmentsComeInVmOrderWithoutTheRejectedOnes) {
+  // Largest first: the 8Q VMs are planned before the 3Q ones, one 3Q VM finds no GPU.
+  Cluster c = Seed();
+  std::vector<int> demand = AddMany(c, "light-", "P40-3Q", 9);
+  for (int vm : AddMany(c, "model-", "P40-8Q", 4)) demand.push_back(vm);
+  std::reverse(demand.begin(), demand.end());  // the demand's own order does not matter
+  const PlanResult copied = Plan(c, demand);
+  ASSERT_EQ(copied.rejected.size(), 1u);
+  ASSERT_EQ(copied.placed.size(), 12u);
+  for (std::size_t i = 1; i < copied.placed.size(); ++i) {
+    EXPECT_LT(copied.placed[i - 1].vm, copied.placed[i].vm);
+  }
+  for (const Assignment& a : copied.placed) EXPECT_NE(a.vm, copied.rejected[0].vm);
+  // Handing the cluster over plans the same.
+  const PlanResult moved = Plan(Cluster(c), demand);
+  EXPECT_EQ(PlanResultJson(moved).dump(), PlanResultJson(copied).dump());
+  EXPECT_EQ(moved.cluster.vms.size(), c.vms.size());
 }
 
 TEST(PlanTest, FromScratchReplansEverything) {

@@ -107,6 +107,10 @@ struct PlanResult {
 // used, then hosts; honours anti-affinity, license seats and host capacity.
 [[nodiscard]] PlanResult Plan(const Cluster& cluster, const std::vector<int>& demand,
                               const PlanOptions& options = {});
+// The same on a cluster the caller gives up: it becomes the result's cluster without a copy (a
+// plan of 320,000 VMs spent a tenth of its time copying them).
+[[nodiscard]] PlanResult Plan(Cluster&& cluster, const std::vector<int>& demand,
+                              const PlanOptions& options = {});
 
 // Bounds for the given VMs: placed VMs count with the types they run; unplaced VMs that name an
 // exact type (or pass-through on one board) count too, so a rejected demand shows its true need.
