@@ -86,6 +86,9 @@ api::Response Plans::Types(const api::Request&) {
   absl::StatusOr<json> out =
       context_.placement->Locked([&](FleetState& state) -> absl::StatusOr<json> {
         planner::Fleet& fleet = *state.fleet;
+        if (types_generation_ == fleet.generation() && types_generation_ != 0) {
+          return json{{"items", types_items_}};
+        }
         // The boards of the fleet, in the order their first GPU appears.
         std::vector<const core::Board*> boards;
         std::set<const core::Board*> seen;
@@ -118,6 +121,8 @@ api::Response Plans::Types(const api::Request&) {
             items.push_back(std::move(item));
           }
         }
+        types_generation_ = fleet.generation();
+        types_items_ = items;
         return json{{"items", std::move(items)}};
       });
   return api::Response::FromStatusOr(out);

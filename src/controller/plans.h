@@ -1,9 +1,12 @@
 #ifndef GPUFLEET_CONTROLLER_PLANS_H_
 #define GPUFLEET_CONTROLLER_PLANS_H_
 
+#include <cstdint>
+
 #include "absl/status/status.h"
 #include "api/router.h"
 #include "controller/context.h"
+#include "nlohmann/json.hpp"
 
 namespace gpufleet::controller {
 
@@ -35,6 +38,10 @@ class Plans {
   api::Response Ha(const api::Request& request);
 
   Context context_;
+  // The last /plans/types answer and the fleet generation it was computed at: the dashboard polls
+  // it, and a quiet fleet answers from here. Read and written under the placement lock only.
+  std::uint64_t types_generation_ = 0;
+  nlohmann::json types_items_;
 };
 
 // Demand text larger than this is refused (413 is the HTTP layer's at 1 MiB; this names the field).

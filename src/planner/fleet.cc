@@ -1,14 +1,27 @@
 #include "planner/fleet.h"
 
+#include <atomic>
+
 #include "planner/moves.h"
 #include "planner/placer.h"
 
 namespace gpufleet::planner {
+namespace {
+
+// One sequence for every Fleet of the process: a rebuilt fleet never repeats a generation its
+// predecessor had.
+std::uint64_t NextGeneration() {
+  static std::atomic<std::uint64_t> last{0};
+  return ++last;
+}
+
+}  // namespace
 
 Fleet::Fleet(Cluster cluster, const PlaceOptions& options)
     : cluster_(std::move(cluster)),
       options_(options),
-      placer_(std::make_unique<internal::Placer>(cluster_, options_)) {
+      placer_(std::make_unique<internal::Placer>(cluster_, options_)),
+      generation_(NextGeneration()) {
   placer_->set_reserve(true);  // Place answers VMs arriving one at a time (what-ifs turn it off)
 }
 
@@ -17,6 +30,7 @@ Fleet::Fleet(Fleet&&) noexcept = default;
 Fleet& Fleet::operator=(Fleet&&) noexcept = default;
 
 int Fleet::AddVm(Vm vm) {
+  generation_ = NextGeneration();
   cluster_.vms.push_back(std::move(vm));
   return static_cast<int>(cluster_.vms.size()) - 1;
 }
@@ -30,13 +44,20 @@ Decision Fleet::PlaceWhatIf(Vm vm) {
   return decision;
 }
 
-void Fleet::Commit(const Assignment& assignment) { placer_->Commit(cluster_, assignment); }
+void Fleet::Commit(const Assignment& assignment) {
+  generation_ = NextGeneration();
+  placer_->Commit(cluster_, assignment);
+}
 
-void Fleet::Remove(int vm) { placer_->Remove(cluster_, vm); }
+void Fleet::Remove(int vm) {
+  generation_ = NextGeneration();
+  placer_->Remove(cluster_, vm);
+}
 
 int Fleet::HostOf(int vm) const { return placer_->LocationOf(vm).host; }
 
 void Fleet::SetHostState(int host, HostState state) {
+  generation_ = NextGeneration();
   cluster_.hosts[static_cast<std::size_t>(host)].state = state;
 }
 
@@ -51,6 +72,7 @@ MovePlan Fleet::PlanMove(int vm, int to_host, bool live) {
 }
 
 void Fleet::ApplyMove(const Move& move) {
+  generation_ = NextGeneration();
   placer_->Remove(cluster_, move.vm);
   placer_->Commit(cluster_, move.to);
 }

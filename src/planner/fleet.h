@@ -1,6 +1,7 @@
 #ifndef GPUFLEET_PLANNER_FLEET_H_
 #define GPUFLEET_PLANNER_FLEET_H_
 
+#include <cstdint>
 #include <memory>
 
 #include "planner/planner.h"
@@ -27,6 +28,10 @@ class Fleet {
 
   [[nodiscard]] const Cluster& cluster() const { return cluster_; }
   [[nodiscard]] const PlaceOptions& options() const { return options_; }
+  // Changes with every change of the fleet (AddVm, Commit, Remove, SetHostState, ApplyMove) and
+  // differs between any two fleets of one process: a caller may keep answers computed at one
+  // generation until it changes. What-ifs leave it as it is.
+  [[nodiscard]] std::uint64_t generation() const { return generation_; }
 
   // Appends a VM (not placed) and returns its index.
   int AddVm(Vm vm);
@@ -66,6 +71,7 @@ class Fleet {
   Cluster cluster_;
   PlaceOptions options_;
   std::unique_ptr<internal::Placer> placer_;
+  std::uint64_t generation_ = 0;
 };
 
 }  // namespace gpufleet::planner

@@ -314,6 +314,44 @@ TEST(FleetTest, WhatIfsMatchTheOneShotFunctionsAndUndoThemselves) {
   }
 }
 
+// The generation moves with every change and with no what-if; two fleets never share one.
+TEST(FleetTest, GenerationChangesWithTheFleetOnly) {
+  Cluster c = ThreeP40s();
+  Fleet fleet(c);
+  const Fleet other(c);
+  EXPECT_NE(fleet.generation(), other.generation());
+  std::uint64_t g = fleet.generation();
+  auto changed = [&] {
+    const bool moved = fleet.generation() != g;
+    g = fleet.generation();
+    return moved;
+  };
+  Vm vm;
+  vm.name = "a";
+  vm.need.type = &TypeNamed("P40-8Q");
+  (void)fleet.PlaceWhatIf(vm);
+  (void)fleet.PlanEvacuation(0);
+  (void)fleet.SimulateFailure(0);
+  (void)fleet.CheckHa();
+  EXPECT_FALSE(changed());
+  const int a = fleet.AddVm(vm);
+  EXPECT_TRUE(changed());
+  const Decision d = fleet.Place(a);
+  ASSERT_TRUE(d.assignment) << d.explanation;
+  EXPECT_FALSE(changed());
+  fleet.Commit(*d.assignment);
+  EXPECT_TRUE(changed());
+  const MovePlan move = fleet.PlanMove(a);
+  EXPECT_FALSE(changed());
+  ASSERT_TRUE(move.move) << move.reason;
+  fleet.ApplyMove(*move.move);
+  EXPECT_TRUE(changed());
+  fleet.SetHostState(1, HostState::kMaintenance);
+  EXPECT_TRUE(changed());
+  fleet.Remove(a);
+  EXPECT_TRUE(changed());
+}
+
 // One VM's move: to a named host or anywhere, refused with the binding reason, and applied.
 TEST(FleetTest, PlansAndAppliesOneVmsMove) {
   Cluster c = ThreeP40s();
