@@ -10,72 +10,24 @@
 #include "common/json.h"
 #include "common/status_macros.h"
 #include "common/strings.h"
+#include "controller/await_step.h"
 #include "controller/operation_plan.h"
 #include "controller/placement.h"
+#include "controller/step_tx.h"
 #include "controller/vms.h"
 
 namespace gpufleet::controller {
 namespace {
 
+using steps::AppendSteps;
+using steps::DetailOf;
+using steps::Flag;
+using steps::MarkStep;
+using steps::StillWanted;
+using steps::Str;
 using store::OperationStep;
 using store::StepState;
 using store::WriteTx;
-
-absl::StatusOr<nlohmann::json> DetailOf(const OperationStep& step) {
-  GPUFLEET_ASSIGN_OR_RETURN(
-      nlohmann::json d,
-      ParseJson(step.detail_json, StrCat("operation ", step.operation, " step ", step.index)));
-  if (!d.is_object()) {
-    return absl::InternalError(
-        StrCat("operation ", step.operation, " step ", step.index, ": detail is not an object"));
-  }
-  return d;
-}
-
-std::string Str(const nlohmann::json& j, std::string_view key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-bool Flag(const nlohmann::json& j, std::string_view key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_boolean() && it->get<bool>();
-}
-
-// Inside a step's transaction: the operation, which must still want its steps done.
-absl::StatusOr<store::Operation> StillWanted(WriteTx& tx, const std::string& op_id) {
-  GPUFLEET_ASSIGN_OR_RETURN(store::Operation op, tx.GetOperation(op_id));
-  if (op.cancel_requested) {
-    return absl::CancelledError(StrCat("operation ", op_id, " was cancelled"));
-  }
-  return op;
-}
-
-absl::Status MarkStep(WriteTx& tx, OperationStep step, StepState state, nlohmann::json detail,
-                      nlohmann::json result) {
-  detail["result"] = std::move(result);
-  step.state = state;
-  step.detail_json = detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return tx.UpdateStep(step);
-}
-
-// Appends steps after the last one of the operation.
-absl::Status AppendSteps(WriteTx& tx, const std::string& op_id,
-                         const std::vector<std::pair<std::string, nlohmann::json>>& steps) {
-  GPUFLEET_ASSIGN_OR_RETURN(std::vector<OperationStep> existing, tx.ListSteps(op_id));
-  int next = 0;
-  for (const OperationStep& s : existing) next = std::max(next, s.index + 1);
-  for (const auto& [kind, detail] : steps) {
-    OperationStep row;
-    row.operation = op_id;
-    row.index = next++;
-    row.kind = kind;
-    row.state = StepState::kPending;
-    row.detail_json = detail.dump();
-    GPUFLEET_RETURN_IF_ERROR(tx.CreateStep(row));
-  }
-  return absl::OkStatus();
-}
 
 std::optional<int> BudgetOf(const nlohmann::json& d) {
   auto it = d.find("stun_budget_seconds");
@@ -298,67 +250,6 @@ absl::Status ActPlanRestart(const Context& c, const std::string& op_id, const Op
   });
 }
 
-// Whether every desired vGPU of the awaited VM is observed on the host it was moved to.
-absl::StatusOr<StepOutcome> ActAwait(const Context& c, const std::string& op_id,
-                                     const OperationStep& step, const nlohmann::json& d) {
-  const std::string vm = Str(d, "vm");
-  const std::string host = Str(d, "host");
-  auto unix_it = d.find("deadline_unix");
-  if (unix_it == d.end() || !unix_it->is_number_integer()) {
-    return absl::InternalError(
-        StrCat("operation ", op_id, " step ", step.index, ": await without deadline_unix"));
-  }
-  const absl::Time deadline = absl::FromUnixSeconds(unix_it->get<int64_t>());
-  const absl::Time now = c.clock->Now();
-  nlohmann::json result;
-  int missing = 0;
-  int total = 0;
-  std::string elsewhere;
-  absl::Time last_seen = absl::InfinitePast();
-  absl::Status read = c.store->Read([&](store::ReadTx& tx) -> absl::Status {
-    missing = total = 0;
-    elsewhere.clear();
-    GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::DesiredInstance> instances,
-                              tx.ListDesiredInstances({.host = "", .gpu = "", .vm = vm}));
-    for (const store::DesiredInstance& di : instances) {
-      if (di.host != host) {
-        elsewhere = di.host;
-        continue;
-      }
-      ++total;
-      absl::StatusOr<store::ObservedInstance> o = tx.GetObservedInstance(di.uuid);
-      if (!o.ok() && !absl::IsNotFound(o.status())) return o.status();
-      if (o.ok() && o->host == di.host && o->gpu == di.gpu) {
-        last_seen = std::max(last_seen, o->observed_at);
-      } else {
-        ++missing;
-      }
-    }
-    return absl::OkStatus();
-  });
-  if (!read.ok()) return read;
-  if (total == 0 && elsewhere.empty()) {
-    result = {{"skipped", "the VM was deleted"}};
-  } else if (!elsewhere.empty()) {
-    result = {{"skipped", StrCat("the VM was moved on to ", elsewhere)}};
-  } else if (missing == 0) {
-    result = {{"observed_at", TimeText(last_seen)}};
-  } else if (now < deadline) {
-    return StepOutcome::kWaiting;
-  } else {
-    return absl::FailedPreconditionError(StrCat(
-        "host ", host, " has not reported ", missing, " of vm ", vm, "'s ", total, " vGPU(s) by ",
-        TimeText(deadline), ": its agent may be down or failing to create them; ",
-        "see `gpufleet events` for host/", host, " and the agent's log"));
-  }
-  absl::Status written = c.store->Write([&](WriteTx& tx) -> absl::Status {
-    GPUFLEET_RETURN_IF_ERROR(StillWanted(tx, op_id).status());
-    return MarkStep(tx, step, StepState::kDone, d, result);
-  });
-  if (!written.ok()) return written;
-  return StepOutcome::kActed;
-}
-
 struct GpuKey {
   std::string host;
   std::string gpu;
@@ -486,7 +377,7 @@ absl::Status ActRecarve(const Context& c, const std::string& op_id, const Operat
 absl::StatusOr<StepOutcome> ActStep(const Context& context, const std::string& op_id,
                                     OperationStep step) {
   GPUFLEET_ASSIGN_OR_RETURN(nlohmann::json d, DetailOf(step));
-  if (step.kind == "await") return ActAwait(context, op_id, step, d);
+  if (step.kind == "await") return steps::ActAwait(context, op_id, step, d);
   absl::Status acted;
   if (step.kind == "move") {
     acted = ActMove(context, op_id, step, d, /*live=*/true);
