@@ -139,6 +139,7 @@ void Agent::Reconcile(absl::Time now) {
   reconcile_wanted_ = false;
   vm_retry_at_ = absl::InfiniteFuture();
   next_resync_ = now + options_.resync_interval;
+  MigrateDepartures(now);
   if (options_.manage_vms) StopUnwantedVms();
   ReconcileOutcome out = reconciler_.Run(state_.desired.instances, state_.owned);
   for (const ReconcileFailure& f : out.failures) {
@@ -169,15 +170,63 @@ void Agent::Reconcile(absl::Time now) {
   if (options_.manage_vms) StartReadyVms(out.observed);
   // Reported when it changed, and once per resync period anyway (the controller compares and
   // writes nothing when it is the same).
-  if (enrolled_ &&
-      (!observed_reported_ || out.observed != reported_observed_ || now >= next_observed_report_)) {
-    absl::Status s = controller_.PutInstances(options_.host, out.observed);
+  if (enrolled_ && (!observed_reported_ || out.observed != reported_observed_ ||
+                    now >= next_observed_report_ || !migration_results_.empty())) {
+    absl::Status s = controller_.PutInstances(options_.host, out.observed, migration_results_);
     Remember(s);
     if (s.ok()) {
+      migration_results_.clear();
       reported_observed_ = out.observed;
       observed_reported_ = true;
       next_observed_report_ = now + options_.resync_interval;
     }
+  }
+}
+
+void Agent::MigrateDepartures(absl::Time now) {
+  std::set<std::string> listed;
+  for (const Departure& d : state_.desired.departures) listed.insert(d.vm);
+  std::erase_if(departed_, [&](const std::string& vm) { return !listed.contains(vm); });
+  if (listed.empty()) return;
+  std::set<std::string> running;
+  if (backends_.hypervisor != nullptr) {
+    absl::StatusOr<std::vector<backends::GuestVm>> vms = backends_.hypervisor->ListVms();
+    if (!vms.ok()) {
+      Remember(vms.status());
+      vm_retry_at_ = now + options_.reconcile.initial_backoff;
+      return;
+    }
+    for (const backends::GuestVm& vm : *vms) {
+      if (vm.running) running.insert(vm.name);
+    }
+  }
+  for (const Departure& d : state_.desired.departures) {
+    if (departed_.contains(d.vm) || !d.ready) continue;
+    MigrationResult result{.vm = d.vm, .to = d.to};
+    if (backends_.hypervisor == nullptr || !options_.live_migration) {
+      result.error = StrCat("the agent of ", options_.host, " does not migrate VMs live");
+    } else if (!running.contains(d.vm)) {
+      result.error = StrCat("vm ", d.vm, " is not running on ", options_.host);
+    } else {
+      absl::StatusOr<absl::Duration> stun = backends_.hypervisor->MigrateVm(d.vm, d.to);
+      if (absl::IsUnavailable(stun.status())) {
+        Remember(stun.status());  // the destination is not ready yet: try again soon
+        vm_retry_at_ = now + options_.reconcile.initial_backoff;
+        continue;
+      }
+      if (stun.ok()) {
+        result.stun = *stun;
+        if (options_.log) {
+          options_.log(StrCat("migrated ", d.vm, " to ", d.to, " live, paused ",
+                              absl::FormatDuration(*stun)));
+        }
+      } else {
+        result.error = std::string(stun.status().message());
+        Remember(stun.status());
+      }
+    }
+    departed_.insert(d.vm);
+    migration_results_.push_back(std::move(result));
   }
 }
 
@@ -190,6 +239,10 @@ void Agent::StopUnwantedVms() {
   }
   std::set<std::string> wanted;
   for (const DesiredInstance& d : state_.desired.instances) wanted.insert(d.vm);
+  // A VM still to migrate live (ready or not) stays up until its migration is done or refused.
+  for (const Departure& d : state_.desired.departures) {
+    if (!departed_.contains(d.vm)) wanted.insert(d.vm);
+  }
   for (const backends::GuestVm& vm : *vms) {
     if (vm.running && !vm.vgpus.empty() && !wanted.contains(vm.name)) {
       Remember(backends_.hypervisor->StopVm(vm.name));  // its instances can go now
@@ -218,6 +271,9 @@ void Agent::StartReadyVms(const std::vector<backends::VgpuInstance>& observed) {
     if (ready && !running.contains(name)) {
       absl::Status started = backends_.hypervisor->StartVm(name, uuids);
       Remember(started);
+      // Its vGPUs are in use now: report that at once (the controller migrates a running VM
+      // live, one that is not cold).
+      if (started.ok()) reconcile_wanted_ = true;
       // Typically still running where it came from until that host's agent stops it.
       if (!started.ok()) vm_retry_at_ = clock_.Now() + options_.reconcile.initial_backoff;
     }

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 
@@ -33,6 +34,11 @@ struct AgentOptions {
   // Start a VM once all its vGPUs exist and stop a VM whose vGPUs are no longer wanted here.
   // For the simulator and the demo; real hosts leave VMs to their VM manager.
   bool manage_vms = false;
+  // Live-migrate the VMs the controller lists under `departures` through the hypervisor, and
+  // report the stun time. Only where the hypervisor can reach the destination (the demo's
+  // simulated agents share one cluster); otherwise each departure is reported refused and the
+  // VM moves cold (stopped here, started there).
+  bool live_migration = false;
   ReconcilerOptions reconcile{};
   // Where the agent says what it did and what failed (one line each); null = silent.
   std::function<void(std::string_view)> log{};
@@ -90,6 +96,7 @@ class Agent {
   bool Register();
   void HeartbeatAndFetch(absl::Time now);
   void Reconcile(absl::Time now);
+  void MigrateDepartures(absl::Time now);
   void StopUnwantedVms();
   void StartReadyVms(const std::vector<backends::VgpuInstance>& observed);
   void PostTelemetry();
@@ -108,6 +115,10 @@ class Agent {
   bool enrolled_ = false;
   std::optional<backends::HostFacts> reported_facts_;
   std::vector<backends::VgpuInstance> reported_observed_;
+  // Departures dealt with (migrated or refused), until the controller stops listing them; and
+  // their results, until a report carries them.
+  std::set<std::string> departed_;
+  std::vector<MigrationResult> migration_results_;
   bool observed_reported_ = false;
   bool reconcile_wanted_ = true;
   absl::Duration heartbeat_interval_;

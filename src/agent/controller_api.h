@@ -26,10 +26,29 @@ struct DesiredInstance {
   bool operator==(const DesiredInstance&) const = default;
 };
 
+// A running VM the controller wants this host to live-migrate to `to`: once `ready` (its vGPUs
+// exist there); until then it keeps running here.
+struct Departure {
+  std::string vm{};
+  std::string to{};
+  bool ready = true;
+  bool operator==(const Departure&) const = default;
+};
+
 struct DesiredState {
   std::string generation{};  // the controller's ETag of the list; "" = never fetched
   std::vector<DesiredInstance> instances{};
+  std::vector<Departure> departures{};
   bool operator==(const DesiredState&) const = default;
+};
+
+// How a departure went: migrated with a stun time, or refused (error) and left to a cold move.
+struct MigrationResult {
+  std::string vm{};
+  std::string to{};
+  std::optional<absl::Duration> stun{};
+  std::string error{};
+  bool operator==(const MigrationResult&) const = default;
 };
 
 struct HeartbeatReply {
@@ -54,8 +73,10 @@ class ControllerApi {
   // nullopt when the controller's generation equals `known_generation` (304 Not Modified).
   virtual absl::StatusOr<std::optional<DesiredState>> GetDesired(
       const std::string& host, const std::string& known_generation) = 0;
+  // The observed instances, and the migrations done since the last report that succeeded.
   virtual absl::Status PutInstances(const std::string& host,
-                                    const std::vector<backends::VgpuInstance>& observed) = 0;
+                                    const std::vector<backends::VgpuInstance>& observed,
+                                    const std::vector<MigrationResult>& migrations) = 0;
   virtual absl::Status PostTelemetry(const std::string& host,
                                      const std::vector<backends::GpuSample>& gpus,
                                      const std::optional<backends::BmcReading>& bmc) = 0;

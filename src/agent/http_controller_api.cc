@@ -126,8 +126,9 @@ class HttpControllerApi final : public ControllerApi {
   }
 
   absl::Status PutInstances(const std::string& host,
-                            const std::vector<backends::VgpuInstance>& observed) override {
-    return Call("PUT", StrCat(HostPath(host), "/instances"), ObservedJson(observed),
+                            const std::vector<backends::VgpuInstance>& observed,
+                            const std::vector<MigrationResult>& migrations) override {
+    return Call("PUT", StrCat(HostPath(host), "/instances"), ObservedJson(observed, migrations),
                 "report instances")
         .status();
   }

@@ -77,6 +77,7 @@ class FakeController final : public ControllerApi {
   std::string credential_used;
   DesiredState desired{.generation = "g0"};
   std::vector<backends::VgpuInstance> reported;
+  std::vector<MigrationResult> migrations;  // every one reported, in order
   int puts_host = 0, heartbeats = 0, fetches = 0, instance_reports = 0, telemetry = 0;
   std::map<std::string, absl::Duration> leases;
 
@@ -104,11 +105,12 @@ class FakeController final : public ControllerApi {
     if (known == desired.generation) return std::optional<DesiredState>();
     return std::optional<DesiredState>(desired);
   }
-  absl::Status PutInstances(const std::string&,
-                            const std::vector<backends::VgpuInstance>& observed) override {
+  absl::Status PutInstances(const std::string&, const std::vector<backends::VgpuInstance>& observed,
+                            const std::vector<MigrationResult>& done) override {
     if (!reachable) return absl::UnavailableError("unreachable");
     ++instance_reports;
     reported = observed;
+    for (const MigrationResult& m : done) migrations.push_back(m);
     return absl::OkStatus();
   }
   absl::Status PostTelemetry(const std::string&, const std::vector<backends::GpuSample>&,

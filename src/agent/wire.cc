@@ -52,7 +52,8 @@ nlohmann::json HostReportJson(const backends::HostFacts& facts) {
           {"gpus", std::move(gpus)}};
 }
 
-nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed) {
+nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed,
+                            const std::vector<MigrationResult>& migrations) {
   nlohmann::json items = nlohmann::json::array();
   for (const backends::VgpuInstance& o : observed) {
     nlohmann::json j = {
@@ -61,7 +62,21 @@ nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed)
     if (!o.vm.empty()) j["vm"] = o.vm;
     items.push_back(std::move(j));
   }
-  return {{"instances", std::move(items)}};
+  nlohmann::json body = {{"instances", std::move(items)}};
+  if (!migrations.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const MigrationResult& m : migrations) {
+      nlohmann::json j = {{"vm", m.vm}, {"to", m.to}};
+      if (m.stun) {
+        j["stun_ms"] = absl::ToInt64Milliseconds(*m.stun);
+      } else {
+        j["error"] = m.error.substr(0, 1024);
+      }
+      list.push_back(std::move(j));
+    }
+    body["migrations"] = std::move(list);
+  }
+  return body;
 }
 
 nlohmann::json TelemetryJson(const std::vector<backends::GpuSample>& gpus,
@@ -105,7 +120,15 @@ nlohmann::json DesiredJson(const DesiredState& desired) {
     if (d.placement >= 0) j["placement"] = d.placement;
     items.push_back(std::move(j));
   }
-  return {{"generation", desired.generation}, {"instances", std::move(items)}};
+  nlohmann::json out = {{"generation", desired.generation}, {"instances", std::move(items)}};
+  if (!desired.departures.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const Departure& d : desired.departures) {
+      list.push_back({{"vm", d.vm}, {"to", d.to}, {"ready", d.ready}});
+    }
+    out["departures"] = std::move(list);
+  }
+  return out;
 }
 
 absl::StatusOr<DesiredState> DecodeDesired(const nlohmann::json& body, std::string_view what) {
@@ -124,7 +147,29 @@ absl::StatusOr<DesiredState> DecodeDesired(const nlohmann::json& body, std::stri
   if (items != nullptr && items->size() > static_cast<std::size_t>(kMaxDesiredInstances)) {
     r.Fail("instances", StrCat("more than ", kMaxDesiredInstances, " entries"));
   }
+  const nlohmann::json* departures = r.Array("departures", /*required=*/false);
+  if (departures != nullptr &&
+      departures->size() > static_cast<std::size_t>(kMaxDesiredInstances)) {
+    r.Fail("departures", StrCat("more than ", kMaxDesiredInstances, " entries"));
+  }
   if (absl::Status s = r.Finish(); !s.ok()) return fail(s);
+  for (std::size_t i = 0; departures != nullptr && i < departures->size(); ++i) {
+    const nlohmann::json& item = (*departures)[i];
+    const std::string path = StrCat("departures[", i, "]");
+    if (!item.is_object()) {
+      return absl::InvalidArgumentError(
+          StrCat(what, ": ", path, ": expected an object, got ", DescribeJson(item)));
+    }
+    JsonReader d(item, path);
+    Departure dep{
+        .vm = d.String("vm"), .to = d.String("to"), .ready = d.OptBool("ready").value_or(true)};
+    if (absl::Status s = d.Finish(); !s.ok()) return fail(s);
+    if (dep.vm.empty() || dep.to.empty() || dep.vm.size() > 253 || dep.to.size() > 253) {
+      return absl::InvalidArgumentError(
+          StrCat(what, ": ", path, ": vm and to must be 1 to 253 characters"));
+    }
+    out.departures.push_back(std::move(dep));
+  }
   for (std::size_t i = 0; i < items->size(); ++i) {
     absl::StatusOr<DesiredInstance> d = DecodeInstance((*items)[i], StrCat("instances[", i, "]"));
     if (!d.ok()) return fail(d.status());

@@ -23,7 +23,8 @@ inline constexpr int kMaxDesiredInstances = 4096;
 // PUT /api/v1/hosts/{host}: the host report (no `state`: maintenance is the controller's).
 [[nodiscard]] nlohmann::json HostReportJson(const backends::HostFacts& facts);
 // PUT /api/v1/hosts/{host}/instances.
-[[nodiscard]] nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed);
+[[nodiscard]] nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed,
+                                          const std::vector<MigrationResult>& migrations = {});
 // POST /api/v1/hosts/{host}/telemetry.
 [[nodiscard]] nlohmann::json TelemetryJson(const std::vector<backends::GpuSample>& gpus,
                                            const std::optional<backends::BmcReading>& bmc);

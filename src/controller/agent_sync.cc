@@ -271,7 +271,9 @@ nlohmann::json InstancesReport::ToJson() const {
                     {"vm", i.vm},
                     {"active", i.active}});
   }
-  return {{"instances", list}};
+  nlohmann::json out = {{"instances", list}};
+  if (!migrations.empty()) out["migrations"] = MigrationReportsJson(migrations);
+  return out;
 }
 
 absl::StatusOr<InstancesReport> DecodeInstancesReport(const nlohmann::json& body,
@@ -279,6 +281,7 @@ absl::StatusOr<InstancesReport> DecodeInstancesReport(const nlohmann::json& body
   if (!body.is_object()) return Invalid("body", "expected a JSON object");
   JsonReader r(body, "");
   const nlohmann::json* list = r.Array("instances");
+  const nlohmann::json* migrations = r.Array("migrations", /*required=*/false);
   GPUFLEET_RETURN_IF_ERROR(r.Finish());
   if (list->size() > kMaxReportedInstances) {
     return Invalid("instances", StrCat("more than ", kMaxReportedInstances, " instances"));
@@ -294,16 +297,21 @@ absl::StatusOr<InstancesReport> DecodeInstancesReport(const nlohmann::json& body
     }
     report.instances.push_back(std::move(instance));
   }
+  GPUFLEET_ASSIGN_OR_RETURN(report.migrations, DecodeMigrationReports(migrations));
   return report;
 }
 
 DesiredState MakeDesiredState(const std::string& host,
-                              std::vector<store::DesiredInstance> instances) {
+                              std::vector<store::DesiredInstance> instances,
+                              nlohmann::json departures) {
   std::sort(instances.begin(), instances.end(),
             [](const store::DesiredInstance& a, const store::DesiredInstance& b) {
               return a.uuid < b.uuid;
             });
-  DesiredState out{.host = host, .generation = "", .instances = nlohmann::json::array()};
+  DesiredState out{.host = host,
+                   .generation = "",
+                   .instances = nlohmann::json::array(),
+                   .departures = std::move(departures)};
   for (const store::DesiredInstance& d : instances) {
     out.instances.push_back({{"uuid", d.uuid.ToString()},
                              {"vm", d.vm},
@@ -312,7 +320,10 @@ DesiredState MakeDesiredState(const std::string& host,
                              {"type", d.type},
                              {"placement", d.placement}});
   }
-  const nlohmann::json canonical = {{"host", host}, {"instances", out.instances}};
+  nlohmann::json canonical = {{"host", host}, {"instances", out.instances}};
+  // Only when there are some: documents without departures keep the generation they had before
+  // live migrations existed.
+  if (!out.departures.empty()) canonical["departures"] = out.departures;
   out.generation = Sha256Hex(canonical.dump()).substr(0, 32);
   return out;
 }
@@ -346,22 +357,26 @@ absl::Status AgentSync::AddRoutes(api::Router& router) {
 api::Response AgentSync::GetDesired(const api::Request& request) {
   const std::string host(request.PathParam("host"));
   std::vector<store::DesiredInstance> instances;
+  nlohmann::json departures;
   absl::Status s = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
     GPUFLEET_RETURN_IF_ERROR(tx.GetHost(host).status());
     GPUFLEET_ASSIGN_OR_RETURN(instances,
                               tx.ListDesiredInstances({.host = host, .gpu = "", .vm = ""}));
+    GPUFLEET_ASSIGN_OR_RETURN(departures, Departures(tx, host));
     return absl::OkStatus();
   });
   if (!s.ok()) return api::Response::Error(s);
-  DesiredState desired = MakeDesiredState(host, std::move(instances));
+  DesiredState desired = MakeDesiredState(host, std::move(instances), std::move(departures));
   std::string etag = StrCat("\"", desired.generation, "\"");
   if (IfNoneMatchHits(request, etag)) {
     api::Response not_modified;
     not_modified.status = 304;
     return not_modified.SetHeader("ETag", std::move(etag));
   }
-  return api::Response::Json(
-             {{"host", host}, {"generation", desired.generation}, {"instances", desired.instances}})
+  return api::Response::Json({{"host", host},
+                              {"generation", desired.generation},
+                              {"instances", desired.instances},
+                              {"departures", desired.departures}})
       .SetHeader("ETag", std::move(etag));
 }
 
@@ -419,18 +434,25 @@ api::Response AgentSync::PutInstances(const api::Request& request) {
     GPUFLEET_ASSIGN_OR_RETURN(plan, PlanSync(tx, host, *report, *context_.catalog, now));
     return absl::OkStatus();
   });
-  if (s.ok() && plan.changes()) {
+  int migrations = 0;
+  if (s.ok() && (plan.changes() || !report->migrations.empty())) {
     s = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
       GPUFLEET_ASSIGN_OR_RETURN(plan, PlanSync(tx, host, *report, *context_.catalog, now));
-      return ApplySync(tx, plan, host, actor);
+      GPUFLEET_RETURN_IF_ERROR(ApplySync(tx, plan, host, actor));
+      GPUFLEET_ASSIGN_OR_RETURN(migrations,
+                                ApplyMigrationReports(tx, host, report->migrations, actor));
+      return absl::OkStatus();
     });
-    if (s.ok() && on_observed_change_) on_observed_change_();
+    if (s.ok() && (plan.changes() || migrations > 0) && on_observed_change_) {
+      on_observed_change_();
+    }
   }
   if (!s.ok()) return api::Response::Error(s);
   return api::Response::Json({{"host", host},
                               {"observed", plan.observed},
                               {"missing", plan.missing},
-                              {"foreign", plan.foreign}});
+                              {"foreign", plan.foreign},
+                              {"migrations", static_cast<int>(report->migrations.size())}});
 }
 
 }  // namespace gpufleet::controller

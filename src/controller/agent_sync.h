@@ -11,6 +11,7 @@
 #include "api/router.h"
 #include "common/uuid.h"
 #include "controller/context.h"
+#include "controller/live_migration.h"
 #include "core/catalog.h"
 #include "nlohmann/json.hpp"
 #include "store/entities.h"
@@ -32,9 +33,11 @@ struct ReportedInstance {
 
 // The body of PUT /api/v1/hosts/{host}/instances:
 //   {"instances": [{"uuid": UUID, "gpu": PCI, "type": TYPE, "placement"?: -1..1023,
-//                   "vm"?: NAME, "active"?: BOOL}, ...]}     at most kMaxReportedInstances
+//                   "vm"?: NAME, "active"?: BOOL}, ...],    at most kMaxReportedInstances
+//    "migrations"?: [{"vm": NAME, "to": HOST, "stun_ms"?: INT, "error"?: TEXT}, ...]}
 struct InstancesReport {
   std::vector<ReportedInstance> instances;
+  std::vector<MigrationReport> migrations;  // live_migration.h
 
   // The canonical JSON form: every field present, types canonical.
   [[nodiscard]] nlohmann::json ToJson() const;
@@ -53,26 +56,31 @@ absl::StatusOr<InstancesReport> DecodeInstancesReport(const nlohmann::json& body
 struct DesiredState {
   std::string host;
   std::string generation;
-  nlohmann::json instances;  // [{uuid, vm, index, gpu, type, placement}], sorted by uuid
+  nlohmann::json instances;   // [{uuid, vm, index, gpu, type, placement}], sorted by uuid
+  nlohmann::json departures;  // [{vm, to}]: VMs to live-migrate away now (Departures)
 };
 
-// `instances` may be in any order.
+// `instances` may be in any order; `departures` as Departures returns them.
 [[nodiscard]] DesiredState MakeDesiredState(const std::string& host,
-                                            std::vector<store::DesiredInstance> instances);
+                                            std::vector<store::DesiredInstance> instances,
+                                            nlohmann::json departures = nlohmann::json::array());
 
 // The agent-facing half of reconciliation: desired state down, observed state up. Thread-safe.
 //
 // Routes:
 //   GET /api/v1/hosts/{host}/desired     the agent of {host}, or viewer: {host, generation,
-//                                        instances}; ETag "<generation>"; If-None-Match equal to
-//                                        it: 304 with no body. 404 for an unknown host.
+//                                        instances, departures}; ETag "<generation>";
+//                                        If-None-Match equal to it: 304 with no body. 404 for an
+//                                        unknown host.
 //   GET /api/v1/hosts/{host}/instances   the agent of {host}, or viewer: what the host last
 //                                        reported, each instance marked desired here or foreign,
 //                                        and the desired ones it has not reported (missing).
 //                                        404 for an unknown host.
 //   PUT /api/v1/hosts/{host}/instances   the agent of {host}, or admin: an InstancesReport that
 //                                        replaces the host's observed instances in one store
-//                                        transaction -> {host, observed, missing, foreign}.
+//                                        transaction -> {host, observed, missing, foreign,
+//                                        migrations}; its migrations are recorded in the same
+//                                        transaction (live_migration.h).
 //
 // Observed rows are written only when the report changes them (a steady-state report is a store
 // read, no write); observed_at is the time of the report that last changed the row. A UUID

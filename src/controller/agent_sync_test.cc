@@ -285,6 +285,27 @@ TEST_F(AgentSyncTest, ReportsAreValidatedNamingTheField) {
   const std::vector<nlohmann::json> too_many(kMaxReportedInstances + 1, 1);
   EXPECT_EQ(JsonOf(Report(too_many))["field"], "instances");
 
+  // Migrations: each either migrated (stun_ms) or not (error), with names that are names.
+  const std::vector<std::pair<nlohmann::json, std::string>> migrations = {
+      {{{"vm", "a"}, {"to", "r730-2"}}, "migrations[0]"},
+      {{{"vm", "a"}, {"to", "r730-2"}, {"stun_ms", 5}, {"error", "x"}}, "migrations[0]"},
+      {{{"vm", "a"}, {"to", "r730-2"}, {"stun_ms", -1}}, "migrations[0].stun_ms"},
+      {{{"vm", "a b"}, {"to", "r730-2"}, {"stun_ms", 5}}, "migrations[0].vm"},
+      {{{"vm", "a"}, {"to", ""}, {"stun_ms", 5}}, "migrations[0].to"},
+      {{{"vm", "a"}, {"to", "r730-2"}, {"error", std::string(2000, 'x')}}, "migrations[0].error"},
+      {{{"vm", "a"}, {"to", "r730-2"}, {"stun_ms", 5}, {"when", 1}}, "migrations[0].when"},
+  };
+  for (const auto& [m, field] : migrations) {
+    SCOPED_TRACE(m.dump());
+    nlohmann::json body = {{"instances", nlohmann::json::array()},
+                           {"migrations", nlohmann::json::array({m})}};
+    auto r = tc_.Client().Put("/api/v1/hosts/r730-1/instances", Bearer(agent_), body.dump(),
+                              "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400);
+    EXPECT_EQ(JsonOf(r)["field"], field) << r->body;
+  }
+
   EXPECT_EQ(Report(kNothing, "r730-2")->status, 403) << "an agent reports only its own host";
   EXPECT_EQ(Report(kNothing, "r730-1", viewer_)->status, 403);
   EXPECT_EQ(Report(kNothing, "r730-1", op_)->status, 403);

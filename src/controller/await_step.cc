@@ -29,11 +29,13 @@ absl::StatusOr<StepOutcome> ActAwait(const Context& c, const std::string& op_id,
   nlohmann::json result;
   int missing = 0;
   int total = 0;
+  std::string source;  // the host whose agent has yet to migrate the VM live
   std::string elsewhere;
   absl::Time last_seen = absl::InfinitePast();
   absl::Status read = c.store->Read([&](store::ReadTx& tx) -> absl::Status {
     missing = total = 0;
     elsewhere.clear();
+    source.clear();
     GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::DesiredInstance> instances,
                               tx.ListDesiredInstances({.host = "", .gpu = "", .vm = vm}));
     for (const store::DesiredInstance& di : instances) {
@@ -42,6 +44,7 @@ absl::StatusOr<StepOutcome> ActAwait(const Context& c, const std::string& op_id,
         continue;
       }
       ++total;
+      if (!di.migrate_from.empty()) source = di.migrate_from;
       absl::StatusOr<store::ObservedInstance> o = tx.GetObservedInstance(di.uuid);
       if (!o.ok() && !absl::IsNotFound(o.status())) return o.status();
       if (o.ok() && o->host == di.host && o->gpu == di.gpu) {
@@ -57,10 +60,15 @@ absl::StatusOr<StepOutcome> ActAwait(const Context& c, const std::string& op_id,
     result = {{"skipped", "the VM was deleted"}};
   } else if (!elsewhere.empty()) {
     result = {{"skipped", StrCat("the VM was moved on to ", elsewhere)}};
-  } else if (missing == 0) {
+  } else if (missing == 0 && source.empty()) {
     result = {{"observed_at", TimeText(last_seen)}};
   } else if (now < deadline) {
     return StepOutcome::kWaiting;
+  } else if (missing == 0) {
+    return absl::FailedPreconditionError(
+        StrCat("host ", source, " has not live-migrated vm ", vm, " to ", host, " by ",
+               TimeText(deadline), ": its agent may be down; the VM may still run on ", source,
+               " (see `gpufleet events` for vm/", vm, " and host/", source, ")"));
   } else {
     return absl::FailedPreconditionError(StrCat(
         "host ", host, " has not reported ", missing, " of vm ", vm, "'s ", total, " vGPU(s) by ",

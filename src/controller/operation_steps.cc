@@ -92,8 +92,19 @@ absl::Status ActMove(const Context& c, const std::string& op_id, const Operation
                                                       move->to.gpus.size()));
         }
         const planner::Host& dest = cl.hosts[static_cast<std::size_t>(move->to.host)];
+        // A live migration of a VM that runs (its vGPUs in use where they are) waits for the
+        // source's agent to migrate it (live_migration.h); anything else moves cold.
+        std::string migrate_from;
+        if (live) {
+          for (const store::DesiredInstance& di : instances) {
+            absl::StatusOr<store::ObservedInstance> o = tx.GetObservedInstance(di.uuid);
+            if (!o.ok() && !absl::IsNotFound(o.status())) return o.status();
+            if (o.ok() && o->host == di.host && o->active) migrate_from = di.host;
+          }
+        }
         for (std::size_t i = 0; i < instances.size(); ++i) {
           store::DesiredInstance& di = instances[i];
+          di.migrate_from = migrate_from == dest.name ? "" : migrate_from;
           di.host = dest.name;
           di.gpu = dest.gpus[static_cast<std::size_t>(move->to.gpus[i])].id;
           di.type = move->to.types[i] != nullptr ? move->to.types[i]->name : di.type;

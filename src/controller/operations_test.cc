@@ -77,6 +77,41 @@ class OperationsTest : public ::testing::Test {
     return JsonOf(
         Client().Get(StrCat("/api/v1/events?limit=1000&kind=", kind), Bearer(op_)))["items"];
   }
+  nlohmann::json Desired(std::string_view host) {
+    return JsonOf(Client().Get(StrCat("/api/v1/hosts/", host, "/desired"), Bearer(op_)));
+  }
+  // Reports `host`'s instances (desired entries) as its agent would, with `migrations`.
+  void ReportAs(std::string_view host, const nlohmann::json& instances, bool active,
+                const nlohmann::json& migrations = nlohmann::json::array()) {
+    nlohmann::json body = {{"instances", nlohmann::json::array()}, {"migrations", migrations}};
+    for (const nlohmann::json& d : instances) {
+      body["instances"].push_back({{"uuid", d["uuid"]},
+                                   {"gpu", d["gpu"]},
+                                   {"type", d["type"]},
+                                   {"vm", d["vm"]},
+                                   {"active", active}});
+    }
+    auto r = Client().Put(StrCat("/api/v1/hosts/", host, "/instances"), Bearer(tc_.admin_token()),
+                          body.dump(), "application/json");
+    ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "no response");
+  }
+  // VM `a` runs on `from`; a migrate operation `id` moved it to `to`, whose agent has reported
+  // its vGPU: the live migration waits for the source's report.
+  struct LiveMove {
+    std::string id, from, to;
+  };
+  LiveMove MigrateRunningVmUntilReady() {
+    LiveMove m;
+    m.from = CreateVm("a", "P40-8Q");
+    tc_.ReportDesiredAsObserved();
+    m.id = Submit({{"kind", "migrate"}, {"vm", "a"}});
+    for (int i = 0; i < 500 && Get(m.id)["steps"].size() < 2u; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    m.to = HostOf("a");
+    ReportAs(m.to, Desired(m.to)["instances"], false);
+    return m;
+  }
   std::string HostState(std::string_view host) {
     return JsonOf(Client().Get(StrCat("/api/v1/hosts/", host), Bearer(op_)))["state"];
   }
@@ -424,6 +459,63 @@ TEST_F(OperationsTest, AMoveTheNewHostNeverReportsFailsAfterTheConvergeTimeout) 
   EXPECT_EQ(done["steps"][1]["state"], "failed");
   EXPECT_EQ(HostOf("a"), to);  // the desired state stays moved: the agent may still converge
   EXPECT_EQ(Events("operation.step-failed").size(), 1u);
+}
+
+// A running VM's live migration: the destination reports the vGPU it created, then the source's
+// desired state lists the VM under departures; the move is done once the source reports it.
+TEST_F(OperationsTest, ALiveMigrationWaitsForTheSourceAgentAndRecordsTheStun) {
+  const std::string from = CreateVm("a", "P40-8Q");
+  tc_.ReportDesiredAsObserved();  // `a` runs: its vGPU is in use on `from`
+  const std::string id = Submit({{"kind", "migrate"}, {"vm", "a"}});
+  for (int i = 0; i < 500 && Get(id)["steps"].size() < 2u; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const std::string to = HostOf("a");
+  ASSERT_NE(to, from);
+  // Listed at once, so that the source keeps the VM running; not ready while the destination
+  // has nothing.
+  EXPECT_EQ(Desired(from)["departures"],
+            nlohmann::json::array({{{"vm", "a"}, {"to", to}, {"ready", false}}}));
+  ReportAs(to, Desired(to)["instances"], /*active=*/false);
+  EXPECT_EQ(Desired(from)["departures"],
+            nlohmann::json::array({{{"vm", "a"}, {"to", to}, {"ready", true}}}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(Get(id)["state"], "running");  // the await waits for the source's report
+
+  ReportAs(from, nlohmann::json::array(), false,
+           nlohmann::json::array({{{"vm", "a"}, {"to", to}, {"stun_ms", 2345}}}));
+  nlohmann::json done = Wait(id, /*report=*/false);
+  EXPECT_EQ(done["state"], "succeeded") << done.dump();
+  const nlohmann::json events = Events("vm.live-migrated");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_THAT(events[0]["message"].get<std::string>(),
+              HasSubstr(StrCat("vm a live-migrated from ", from, " to ", to, ", paused 2.3 s")));
+  EXPECT_TRUE(Desired(from)["departures"].empty());
+  // A repeated report changes nothing.
+  ReportAs(from, nlohmann::json::array(), false,
+           nlohmann::json::array({{{"vm", "a"}, {"to", to}, {"stun_ms", 2345}}}));
+  EXPECT_EQ(Events("vm.live-migrated").size(), 1u);
+}
+
+TEST_F(OperationsTest, ARefusedLiveMigrationEndsAsAColdMove) {
+  const auto [id, from, to] = MigrateRunningVmUntilReady();
+  ReportAs(from, nlohmann::json::array(), false,
+           nlohmann::json::array({{{"vm", "a"}, {"to", to}, {"error", "no route to host"}}}));
+  EXPECT_EQ(Wait(id, /*report=*/false)["state"], "succeeded");
+  const nlohmann::json events = Events("vm.live-migration-failed");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_THAT(events[0]["message"].get<std::string>(),
+              HasSubstr(StrCat("could not live-migrate from ", from, " to ", to,
+                               ": no route to host; it restarts on ", to)));
+}
+
+TEST_F(OperationsTest, ALiveMigrationTheSourceNeverReportsFailsAfterTheConvergeTimeout) {
+  const auto [id, from, to] = MigrateRunningVmUntilReady();
+  clock_.Advance(absl::Minutes(10) + absl::Seconds(1));
+  nlohmann::json done = Wait(id, /*report=*/false);
+  EXPECT_EQ(done["state"], "failed") << done.dump();
+  EXPECT_THAT(done["error"].get<std::string>(),
+              HasSubstr(StrCat("host ", from, " has not live-migrated vm a to ", to)));
 }
 
 TEST_F(OperationsTest, AWaitingOperationDoesNotHoldBackOthers) {

@@ -59,7 +59,8 @@ class TestController {
   // Enrols an agent for `host`; returns its credential.
   std::string AgentFor(std::string_view host);
   // Does what converged agents would: every host that is not down reports exactly its desired
-  // instances as observed (PUT /api/v1/hosts/{host}/instances, as admin).
+  // instances as observed, each in use by its running VM (PUT /api/v1/hosts/{host}/instances, as
+  // admin), and reports every departure its desired state lists as live-migrated (stun 2 s).
   void ReportDesiredAsObserved();
   // Calls ReportDesiredAsObserved every `interval` on a thread of its own until Stop(): the
   // hosts' agents, for tests that run operations through a client that waits for their end.

@@ -126,6 +126,9 @@ struct DesiredInstance {
   std::string gpu{};
   std::string type{};
   int placement = -1;  // mixed-size placement id or MIG start slice; -1 = none
+  // A live migration not done yet: the host the VM runs on until its agent has migrated it to
+  // `host` (and said so); "" otherwise.
+  std::string migrate_from{};
   int64_t version = 0;
   absl::Time created_at{};
   absl::Time updated_at{};

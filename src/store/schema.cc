@@ -156,6 +156,11 @@ const std::vector<Migration>* BuildMigrations() {
            "ALTER TABLE operations ADD COLUMN actor TEXT NOT NULL DEFAULT ''",
            "ALTER TABLE operations ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0",
        }},
+      {5,
+       "live migrations waiting for their source host",
+       {
+           "ALTER TABLE desired_instances ADD COLUMN migrate_from TEXT NOT NULL DEFAULT ''",
+       }},
   };
 }
 

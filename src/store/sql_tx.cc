@@ -386,6 +386,7 @@ absl::StatusOr<std::vector<DesiredInstance>> SqlTx::ListDesiredInstances(
   if (!filter.host.empty()) where.emplace_back("host", filter.host);
   if (!filter.gpu.empty()) where.emplace_back("gpu", filter.gpu);
   if (!filter.vm.empty()) where.emplace_back("vm", filter.vm);
+  if (!filter.migrate_from.empty()) where.emplace_back("migrate_from", filter.migrate_from);
   return ListRows<DesiredInstance>(where);
 }
 absl::Status SqlTx::CreateVm(Vm& row) { return CreateRow(row); }

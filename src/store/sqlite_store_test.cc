@@ -160,7 +160,10 @@ struct Crud<DesiredInstance> {
             .gpu = "gpu0",
             .type = "P40-8Q"};
   }
-  static void Mutate(DesiredInstance& r) { r.placement = 8; }
+  static void Mutate(DesiredInstance& r) {
+    r.placement = 8;
+    r.migrate_from = "h0";
+  }
   static absl::Status Create(WriteTx& tx, DesiredInstance& r) {
     return tx.CreateDesiredInstance(r);
   }

@@ -46,6 +46,8 @@ struct InstanceFilter {
   std::string host{};  // "" = any
   std::string gpu{};   // "" = any; needs host
   std::string vm{};    // "" = any
+  // Desired instances only: those whose live migration waits for this source host; "" = any.
+  std::string migrate_from{};
 };
 
 struct OperationFilter {

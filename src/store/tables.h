@@ -130,6 +130,7 @@ struct Table<DesiredInstance> {
     v.Col("gpu", r.gpu);
     v.Col("vgpu_type", r.type);
     v.Col("placement", r.placement);
+    v.Col("migrate_from", r.migrate_from);
   }
 };
 

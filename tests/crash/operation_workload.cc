@@ -155,8 +155,8 @@ Sent OperationWorkload::Cancel(IssueContext& c) {
   return reply.answered() ? Sent::kAnswered : Sent::kNoAnswer;
 }
 
-// GET the host's desired instances and PUT them back as observed (as admin); whether it was
-// answered.
+// GET the host's desired instances and PUT them back as observed (as admin), with its departures
+// as migrated; whether it was answered.
 bool ReportAsAgent(HttpClient& client, const std::string& host, std::string* what, Reply* reply) {
   *what = StrCat("GET+PUT /api/v1/hosts/", host, "/instances");
   Reply desired = client.Send("GET", StrCat("/api/v1/hosts/", host, "/desired"));
@@ -173,6 +173,12 @@ bool ReportAsAgent(HttpClient& client, const std::string& host, std::string* wha
                                  {"placement", i.value("placement", -1)},
                                  {"vm", i.value("vm", "")},
                                  {"active", true}});
+  }
+  // An agent that migrates at once: every departure listed is done.
+  for (const nlohmann::json& m : d.value("departures", nlohmann::json::array())) {
+    if (!m.value("ready", false)) continue;
+    body["migrations"].push_back(
+        {{"vm", m.value("vm", "")}, {"to", m.value("to", "")}, {"stun_ms", 2000}});
   }
   *reply = client.Send("PUT", StrCat("/api/v1/hosts/", host, "/instances"), &body);
   return reply->answered();

@@ -53,6 +53,36 @@ TEST_F(MigrationTest, MovesTheVmAndItsVgpuWithAStunTime) {
   EXPECT_EQ(VgpuHostOf("a")->Facts()->gpus[0].carved_type, "");
 }
 
+// KVM: the destination's agent creates the VM's mediated device first; the VM moves onto it,
+// on the GPU and at the placement the device was created with.
+TEST_F(MigrationTest, MovesOntoTheDevicesTheDestinationCreated) {
+  HostSpec b = Host("b");
+  b.gpus.push_back(b.gpus.front());
+  b.gpus.back().id = "0000:af:00.0";
+  Start(std::move(b));
+  const Uuid uuid = DerivedUuid("ws-1");
+  ASSERT_TRUE(
+      VgpuHostOf("b")->CreateInstance({uuid, "0000:af:00.0", "P40-8Q", -1, "", false}).ok());
+  absl::StatusOr<absl::Duration> stun = Migrate();
+  ASSERT_TRUE(stun.ok()) << stun.status();
+  EXPECT_EQ(*stun, absl::Seconds(planner::EstimateStunSeconds(8192, 10)));
+  EXPECT_THAT(*VgpuHostOf("a")->ListInstances(), IsEmpty());
+  std::vector<VgpuInstance> there = *VgpuHostOf("b")->ListInstances();
+  ASSERT_THAT(there, SizeIs(1));
+  EXPECT_EQ(there[0], (VgpuInstance{uuid, "0000:af:00.0", "P40-8Q", -1, "ws-1", true}));
+  std::vector<GuestVm> vms = *HypervisorOf("b")->ListVms();
+  ASSERT_THAT(vms, SizeIs(1));
+  EXPECT_TRUE(vms[0].running);
+}
+
+TEST_F(MigrationTest, APreCreatedDeviceOfAnotherTypeIsRefused) {
+  Start(Host("b"));
+  ASSERT_TRUE(VgpuHostOf("b")
+                  ->CreateInstance({DerivedUuid("ws-1"), testing::kGpu, "P40-4Q", -1, "", false})
+                  .ok());
+  ExpectRefused("is a P40-4Q, not the P40-8Q the domain uses");
+}
+
 TEST_F(MigrationTest, StunTimeFollowsTheSlowerLink) {
   HostSpec b = Host("b");
   b.link_gbps = 25;

@@ -200,6 +200,63 @@ absl::StatusOr<absl::Duration> SimCluster::MigrateVm(std::string_view host, cons
     return s;
   }
 
+  // The KVM way: the destination's agent created the VM's mediated devices (same UUIDs) before
+  // the migration; the VM moves onto them. When none exist there, the simulator places them
+  // itself, as vMotion does.
+  std::vector<std::pair<const SimGpu*, const SimInstance*>> mine;
+  for (const SimGpu& from : src.gpus) {
+    for (const SimInstance& i : from.instances) {
+      if (i.vm == vm && !i.gone_at) mine.emplace_back(&from, &i);
+    }
+  }
+  std::vector<std::pair<SimGpu*, SimInstance*>> ready;
+  for (const auto& [from, i] : mine) {
+    for (SimGpu& g : dst.gpus) {
+      for (SimInstance& j : g.instances) {
+        if (j.uuid != i->uuid) continue;
+        if (j.gone_at || (j.active && j.vm != vm)) {
+          return Refuse(StrCat("mediated device ", j.uuid.ToString(), " on host ", dst.name,
+                               " is in use by another domain"));
+        }
+        if (g.lost) {
+          return absl::UnavailableError(
+              StrCat("GPU ", g.id, " of host ", dst.name, " has fallen off the bus (Xid 79)"));
+        }
+        if (j.type != i->type || g.board != from->board) {
+          return Refuse(StrCat("mediated device ", j.uuid.ToString(), " on host ", dst.name,
+                               " is a ", j.type->name, ", not the ", i->type->name,
+                               " the domain uses"));
+        }
+        if (g.ecc != from->ecc) {
+          return Refuse(StrCat("ECC differs: source GPU ", from->id, " has ECC ",
+                               from->ecc ? "enabled" : "disabled", ", GPU ", g.id, " of host ",
+                               dst.name, " does not"));
+        }
+        ready.emplace_back(&g, &j);
+      }
+    }
+  }
+  if (!ready.empty()) {
+    if (ready.size() != mine.size()) {
+      return absl::UnavailableError(StrCat("host ", dst.name, " has ", ready.size(), " of the ",
+                                           mine.size(), " mediated devices of domain '", vm,
+                                           "'; retry once all exist"));
+    }
+    int framebuffer_mib = 0;
+    for (auto& [g, j] : ready) {
+      j->vm = vm;
+      j->active = true;
+      framebuffer_mib += j->type->framebuffer_mib;
+    }
+    for (SimGpu& from : src.gpus) {
+      std::erase_if(from.instances, [&](const SimInstance& i) { return i.vm == vm && !i.gone_at; });
+      internal::ForgetCarving(from);
+    }
+    v->host = dst.name;
+    return absl::Seconds(
+        planner::EstimateStunSeconds(framebuffer_mib, std::min(src.link_gbps, dst.link_gbps)));
+  }
+
   // Place the VM's vGPUs on a copy of the destination's GPUs; commit only if all fit.
   std::vector<SimGpu> trial = dst.gpus;
   std::vector<std::pair<SimGpu*, Uuid>> moved;

@@ -37,10 +37,22 @@ wait_for "demo-1's vGPU created by the agent" 20 observed demo-1
 stamp "demo-1 observed"
 FROM=$(vm_field demo-1 host)
 [ -n "$FROM" ] || fail "demo-1 has no host"
+# The agent starts the VM once its vGPU exists and reports the vGPU in use: a running VM.
+in_use() {
+  curl -sf -H "Authorization: Bearer $GPUFLEET_TOKEN" "$GPUFLEET_SERVER/api/v1/hosts/$FROM/instances" |
+    python3 -c '
+import json, sys
+sys.exit(0 if any(i.get("vm") == "demo-1" and i.get("active") for i in json.load(sys.stdin)["items"]) else 1)'
+}
+wait_for "demo-1 running on $FROM" 20 in_use
 "$CLI" vm migrate demo-1 > "$DIR/migrate" 2>&1 || fail "vm migrate: $(cat "$DIR/migrate")"
 moved() { to=$(vm_field demo-1 host); [ -n "$to" ] && [ "$to" != "$FROM" ] && observed demo-1; }
 wait_for "demo-1 observed on another host than $FROM" 30 moved
 stamp "migrated"
+# The demo's agents share one simulated cluster: the move was live, with the stun time reported.
+live() { "$CLI" events --kind vm.live-migrated -o json | grep -q "vm demo-1 live-migrated from $FROM"; }
+wait_for "demo-1's live migration reported by $FROM's agent" 20 live
+"$CLI" events --kind vm.live-migrated | grep -q "paused" || fail "no stun time in the event"
 TO=$(vm_field demo-1 host)
 "$CLI" host maintenance "$TO" > "$DIR/evacuate" 2>&1 || fail "maintenance: $(cat "$DIR/evacuate")"
 off_host() { now=$(vm_field demo-1 host); [ "$now" != "$TO" ] && observed demo-1; }
@@ -123,4 +135,4 @@ print(sum(1 for v in used.values() if v > 24))')
 stamp "full after $((n - 1)) more VMs: $(head -1 "$DIR/fill")"
 
 stop_demo
-echo "ok: placed on $FROM, migrated to $TO, evacuated, HA restart after $VICTIM crashed, full"
+echo "ok: placed on $FROM, live-migrated to $TO, evacuated, HA restart after $VICTIM crashed, full"

@@ -219,6 +219,8 @@ int RunDemo(const DemoFlags& flags) {
                                         .telemetry_interval = interval,
                                         .license_interval = interval * 5,
                                         .manage_vms = true,
+                                        // One simulated cluster for all: migrations reach.
+                                        .live_migration = true,
                                         .log = [](std::string_view line) {
                                           std::cerr << "gpufleetd demo: " << line << "\n";
                                         }}};

@@ -1,0 +1,176 @@
+// Live migration by the agents over the real simulator: the destination's agent creates the
+// VM's vGPU, the source's agent migrates the running VM onto it through the hypervisor and
+// reports the stun time; an agent that does not migrate live reports the departure refused and
+// stops the VM, so that it moves cold.
+
+#include <filesystem>
+
+#include "agent/agent.h"
+#include "agent/testing.h"
+#include "backends/sim/sim_cluster.h"
+#include "common/strings.h"
+#include "core/catalog.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "planner/planner.h"
+
+namespace gpufleet::agent {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::SizeIs;
+
+constexpr char kGpu[] = "0000:82:00.0";
+
+backends::sim::HostSpec P40Host(std::string name) {
+  backends::sim::HostSpec host;
+  host.name = std::move(name);
+  host.vgpu_manager = "525.105.14";
+  backends::sim::GpuSpec gpu;
+  gpu.id = kGpu;
+  gpu.board = core::Catalog::Embedded().FindBoard("P40");
+  host.gpus.push_back(gpu);
+  return host;
+}
+
+class AgentMigrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    backends::sim::Scenario s;
+    s.hosts = {P40Host("h1"), P40Host("h2")};
+    backends::sim::VmSpec vm;
+    vm.name = "ws";
+    vm.host = "h1";
+    vm.type = core::Catalog::Embedded().FindTypeByName("P40-8Q");
+    vm.gpu = kGpu;
+    s.vms.push_back(vm);
+    backends::sim::SimOptions options;
+    options.sleep = [this](absl::Duration d) { clock_.Advance(d); };
+    auto cluster = backends::sim::SimCluster::Create(s, clock_, options);
+    ASSERT_TRUE(cluster.ok()) << cluster.status();
+    cluster_ = *std::move(cluster);
+    uuid_ = backends::sim::DerivedUuid("ws");
+    for (const char* h : {"h1", "h2"}) {
+      vgpu_.push_back(*cluster_->NewVgpuHost(h));
+      hypervisor_.push_back(*cluster_->NewHypervisor(h));
+    }
+    dir_ = StrCat(::testing::TempDir(), "/agent_migration_", ::getpid());
+    std::filesystem::remove_all(dir_);
+    // The controller moved ws to h2: h2 wants its vGPU, h1 is to migrate it there.
+    dest_.desired = {.generation = "g1",
+                     .instances = {{.uuid = uuid_, .vm = "ws", .gpu = kGpu, .type = "P40-8Q"}}};
+    source_.desired = {.generation = "g0",
+                       .instances = {{.uuid = uuid_, .vm = "ws", .gpu = kGpu, .type = "P40-8Q"}}};
+  }
+  // h1's agent, converged on ws running there; then the controller's next document tells it to
+  // migrate ws to h2 (the destination has reported its copy).
+  std::unique_ptr<Agent> SourceAgent(bool live, bool ready = true) {
+    std::unique_ptr<Agent> agent = MakeAgent(0, source_, live);
+    agent->Tick();
+    EXPECT_THAT(VmsOn(0), SizeIs(1));
+    source_.desired = {.generation = "g1",
+                       .departures = {{.vm = "ws", .to = "h2", .ready = ready}}};
+    clock_.Advance(absl::Seconds(11));  // the next heartbeat fetches it
+    agent->Tick();
+    return agent;
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Agent> MakeAgent(int i, testing::FakeController& controller, bool live) {
+    const std::string host = StrCat("h", i + 1);
+    state_.push_back(std::make_unique<StateFile>(*fs_, StrCat(dir_, "/", host)));
+    AgentOptions options{
+        .host = host, .enrolment_token = "gfe_token", .manage_vms = true, .live_migration = live};
+    auto agent = std::make_unique<Agent>(
+        options,
+        AgentBackends{.vgpu = vgpu_[static_cast<std::size_t>(i)].get(),
+                      .hypervisor = hypervisor_[static_cast<std::size_t>(i)].get()},
+        controller, clock_, *state_.back());
+    EXPECT_TRUE(agent->Start().ok());
+    return agent;
+  }
+  std::vector<backends::GuestVm> VmsOn(int i) {
+    return *hypervisor_[static_cast<std::size_t>(i)]->ListVms();
+  }
+
+  os::FakeClock clock_{absl::FromUnixSeconds(1'800'000'000)};
+  std::unique_ptr<os::FileSystem> fs_ = os::NewPosixFileSystem("/");
+  std::unique_ptr<backends::sim::SimCluster> cluster_;
+  std::vector<std::unique_ptr<backends::VgpuHost>> vgpu_;
+  std::vector<std::unique_ptr<backends::Hypervisor>> hypervisor_;
+  std::vector<std::unique_ptr<StateFile>> state_;
+  std::string dir_;
+  Uuid uuid_;
+  testing::FakeController source_, dest_;
+};
+
+TEST_F(AgentMigrationTest, TheSourceMigratesOntoTheDestinationsDeviceAndReportsTheStun) {
+  std::unique_ptr<Agent> dest = MakeAgent(1, dest_, true);
+  dest->Tick();  // creates the vGPU on h2; cannot start ws there while it runs on h1
+  ASSERT_THAT(*vgpu_[1]->ListInstances(), SizeIs(1));
+  EXPECT_FALSE((*vgpu_[1]->ListInstances())[0].active);
+
+  std::unique_ptr<Agent> source = SourceAgent(true);
+  ASSERT_THAT(source_.migrations, SizeIs(1));
+  const MigrationResult& m = source_.migrations[0];
+  EXPECT_EQ(m.vm, "ws");
+  EXPECT_EQ(m.to, "h2");
+  ASSERT_TRUE(m.stun.has_value()) << m.error;
+  EXPECT_EQ(*m.stun, absl::Seconds(planner::EstimateStunSeconds(8192, 10)));
+  // The VM runs on h2 on the device h2's agent made; nothing is left on h1.
+  EXPECT_THAT(*vgpu_[0]->ListInstances(), IsEmpty());
+  EXPECT_THAT(VmsOn(0), IsEmpty());
+  ASSERT_THAT(VmsOn(1), SizeIs(1));
+  EXPECT_TRUE(VmsOn(1)[0].running);
+  std::vector<backends::VgpuInstance> there = *vgpu_[1]->ListInstances();
+  ASSERT_THAT(there, SizeIs(1));
+  EXPECT_EQ(there[0].uuid, uuid_);
+  EXPECT_TRUE(there[0].active);
+  // Reported once: the departure is still listed until the controller drops it.
+  clock_.Advance(absl::Seconds(61));
+  source->Tick();
+  EXPECT_THAT(source_.migrations, SizeIs(1));
+}
+
+// Before the destination has the vGPU, the VM keeps running where it is: not stopped as
+// unwanted, not migrated yet.
+TEST_F(AgentMigrationTest, ADepartureNotReadyKeepsTheVmRunning) {
+  std::unique_ptr<Agent> source = SourceAgent(true, /*ready=*/false);
+  clock_.Advance(absl::Seconds(61));
+  source->Tick();
+  EXPECT_THAT(source_.migrations, IsEmpty());
+  ASSERT_THAT(VmsOn(0), SizeIs(1));
+  EXPECT_TRUE(VmsOn(0)[0].running);
+}
+
+TEST_F(AgentMigrationTest, AnAgentThatDoesNotMigrateLiveReportsItAndStopsTheVm) {
+  std::unique_ptr<Agent> dest = MakeAgent(1, dest_, true);
+  dest->Tick();
+  std::unique_ptr<Agent> source = SourceAgent(/*live=*/false);
+  ASSERT_THAT(source_.migrations, SizeIs(1));
+  EXPECT_FALSE(source_.migrations[0].stun.has_value());
+  EXPECT_THAT(source_.migrations[0].error, HasSubstr("does not migrate VMs live"));
+  // Cold: h1 stops ws, and h2's agent starts it on its own device.
+  ASSERT_THAT(VmsOn(0), SizeIs(1));
+  EXPECT_FALSE(VmsOn(0)[0].running);
+  clock_.Advance(absl::Seconds(61));
+  dest->Tick();
+  ASSERT_THAT(VmsOn(1), SizeIs(1));
+  EXPECT_TRUE(VmsOn(1)[0].running);
+}
+
+TEST_F(AgentMigrationTest, ARefusedMigrationIsReportedWithTheHypervisorsReason) {
+  // h2's device is of another type: the hypervisor refuses, the VM moves cold.
+  dest_.desired.instances[0].type = "P40-4Q";
+  std::unique_ptr<Agent> dest = MakeAgent(1, dest_, true);
+  dest->Tick();
+  std::unique_ptr<Agent> source = SourceAgent(true);
+  ASSERT_THAT(source_.migrations, SizeIs(1));
+  EXPECT_THAT(source_.migrations[0].error, HasSubstr("is a P40-4Q, not the P40-8Q"));
+  ASSERT_THAT(VmsOn(0), SizeIs(1));
+  EXPECT_FALSE(VmsOn(0)[0].running);
+}
+
+}  // namespace
+}  // namespace gpufleet::agent
