@@ -7,6 +7,7 @@
 
 #include "agent/agent.h"
 #include "agent/testing.h"
+#include "agent/wire.h"
 #include "backends/sim/sim_cluster.h"
 #include "common/strings.h"
 #include "core/catalog.h"
@@ -170,6 +171,21 @@ TEST_F(AgentMigrationTest, ARefusedMigrationIsReportedWithTheHypervisorsReason) 
   EXPECT_THAT(source_.migrations[0].error, HasSubstr("is a P40-4Q, not the P40-8Q"));
   ASSERT_THAT(VmsOn(0), SizeIs(1));
   EXPECT_FALSE(VmsOn(0)[0].running);
+}
+
+// A hypervisor's message goes up as the controller accepts it: no control characters, at most
+// 1,024 bytes, not cut inside a UTF-8 character.
+TEST(MigrationWireTest, ErrorsAreMadeReportable) {
+  std::string long_text(1023, 'x');
+  long_text += "\xc3\xa9tail";  // an e-acute straddling the limit
+  const nlohmann::json body =
+      ObservedJson({}, {{.vm = "a", .to = "b", .error = "line one\nline two"},
+                        {.vm = "c", .to = "b", .error = long_text},
+                        {.vm = "d", .to = "b", .stun = absl::Milliseconds(2500)}});
+  EXPECT_EQ(body["migrations"][0]["error"], "line one line two");
+  EXPECT_EQ(body["migrations"][1]["error"].get<std::string>(), std::string(1023, 'x'));
+  EXPECT_EQ(body["migrations"][2]["stun_ms"], 2500);
+  EXPECT_NO_THROW((void)body.dump());
 }
 
 }  // namespace

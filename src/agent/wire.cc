@@ -52,6 +52,24 @@ nlohmann::json HostReportJson(const backends::HostFacts& facts) {
           {"gpus", std::move(gpus)}};
 }
 
+namespace {
+
+// A hypervisor's message as the controller takes it: control characters as spaces, at most
+// 1,024 bytes, cut at a UTF-8 character boundary.
+std::string ReportableError(std::string text) {
+  for (char& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  if (text.size() > 1024) {
+    std::size_t n = 1024;
+    while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+    text.resize(n);
+  }
+  return text;
+}
+
+}  // namespace
+
 nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed,
                             const std::vector<MigrationResult>& migrations) {
   nlohmann::json items = nlohmann::json::array();
@@ -70,7 +88,7 @@ nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed,
       if (m.stun) {
         j["stun_ms"] = absl::ToInt64Milliseconds(*m.stun);
       } else {
-        j["error"] = m.error.substr(0, 1024);
+        j["error"] = ReportableError(m.error);
       }
       list.push_back(std::move(j));
     }

@@ -294,6 +294,7 @@ TEST_F(AgentSyncTest, ReportsAreValidatedNamingTheField) {
       {{{"vm", "a"}, {"to", ""}, {"stun_ms", 5}}, "migrations[0].to"},
       {{{"vm", "a"}, {"to", "r730-2"}, {"error", std::string(2000, 'x')}}, "migrations[0].error"},
       {{{"vm", "a"}, {"to", "r730-2"}, {"stun_ms", 5}, {"when", 1}}, "migrations[0].when"},
+      {{{"vm", "a"}, {"to", "r730-2"}, {"error", "two\nlines"}}, "migrations[0].error"},
   };
   for (const auto& [m, field] : migrations) {
     SCOPED_TRACE(m.dump());

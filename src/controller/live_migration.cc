@@ -45,8 +45,11 @@ absl::StatusOr<std::vector<MigrationReport>> DecodeMigrationReports(const nlohma
     if (m.stun_ms.has_value() == !m.error.empty()) {
       return Invalid(path, "give either stun_ms (it migrated) or error (it did not)");
     }
-    if (m.error.size() > kMaxErrorLength) {
-      return Invalid(r.PathOf("error"), StrCat("longer than ", kMaxErrorLength, " characters"));
+    if (m.error.size() > kMaxErrorLength || std::any_of(m.error.begin(), m.error.end(), [](char c) {
+          return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        })) {
+      return Invalid(r.PathOf("error"), StrCat("must be at most ", kMaxErrorLength,
+                                               " bytes, without control characters"));
     }
     out.push_back(std::move(m));
   }
