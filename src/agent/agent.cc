@@ -171,11 +171,14 @@ void Agent::Reconcile(absl::Time now) {
   // Reported when it changed, and once per resync period anyway (the controller compares and
   // writes nothing when it is the same).
   if (enrolled_ && (!observed_reported_ || out.observed != reported_observed_ ||
-                    now >= next_observed_report_ || !migration_results_.empty())) {
-    absl::Status s = controller_.PutInstances(options_.host, out.observed, migration_results_);
+                    now >= next_observed_report_ || !state_.unreported.empty())) {
+    absl::Status s = controller_.PutInstances(options_.host, out.observed, state_.unreported);
     Remember(s);
     if (s.ok()) {
-      migration_results_.clear();
+      if (!state_.unreported.empty()) {
+        state_.unreported.clear();
+        (void)Persist();  // at worst a result is reported twice, which changes nothing
+      }
       reported_observed_ = out.observed;
       observed_reported_ = true;
       next_observed_report_ = now + options_.resync_interval;
@@ -186,7 +189,9 @@ void Agent::Reconcile(absl::Time now) {
 void Agent::MigrateDepartures(absl::Time now) {
   std::set<std::string> listed;
   for (const Departure& d : state_.desired.departures) listed.insert(d.vm);
-  std::erase_if(departed_, [&](const std::string& vm) { return !listed.contains(vm); });
+  if (std::erase_if(state_.departed, [&](const std::string& vm) { return !listed.contains(vm); })) {
+    (void)Persist();
+  }
   if (listed.empty()) return;
   std::set<std::string> running;
   if (backends_.hypervisor != nullptr) {
@@ -201,7 +206,7 @@ void Agent::MigrateDepartures(absl::Time now) {
     }
   }
   for (const Departure& d : state_.desired.departures) {
-    if (departed_.contains(d.vm) || !d.ready) continue;
+    if (state_.departed.contains(d.vm) || !d.ready) continue;
     MigrationResult result{.vm = d.vm, .to = d.to};
     if (backends_.hypervisor == nullptr || !options_.live_migration) {
       result.error = StrCat("the agent of ", options_.host, " does not migrate VMs live");
@@ -225,8 +230,11 @@ void Agent::MigrateDepartures(absl::Time now) {
         Remember(stun.status());
       }
     }
-    departed_.insert(d.vm);
-    migration_results_.push_back(std::move(result));
+    state_.departed.insert(d.vm);
+    state_.unreported.push_back(std::move(result));
+    // On disk before anything else: a restarted agent must neither migrate the VM again nor
+    // report it "not running here" (a crash between the migration and this write still can).
+    (void)Persist();
   }
 }
 
@@ -241,7 +249,7 @@ void Agent::StopUnwantedVms() {
   for (const DesiredInstance& d : state_.desired.instances) wanted.insert(d.vm);
   // A VM still to migrate live (ready or not) stays up until its migration is done or refused.
   for (const Departure& d : state_.desired.departures) {
-    if (!departed_.contains(d.vm)) wanted.insert(d.vm);
+    if (!state_.departed.contains(d.vm)) wanted.insert(d.vm);
   }
   for (const backends::GuestVm& vm : *vms) {
     if (vm.running && !vm.vgpus.empty() && !wanted.contains(vm.name)) {

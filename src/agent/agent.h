@@ -115,10 +115,6 @@ class Agent {
   bool enrolled_ = false;
   std::optional<backends::HostFacts> reported_facts_;
   std::vector<backends::VgpuInstance> reported_observed_;
-  // Departures dealt with (migrated or refused), until the controller stops listing them; and
-  // their results, until a report carries them.
-  std::set<std::string> departed_;
-  std::vector<MigrationResult> migration_results_;
   bool observed_reported_ = false;
   bool reconcile_wanted_ = true;
   absl::Duration heartbeat_interval_;

@@ -134,6 +134,42 @@ TEST_F(AgentMigrationTest, TheSourceMigratesOntoTheDestinationsDeviceAndReportsT
   EXPECT_THAT(source_.migrations, SizeIs(1));
 }
 
+// An agent restarted after migrating but before its report got through neither migrates the
+// VM again nor calls it "not running here": the result waits in the state file.
+TEST_F(AgentMigrationTest, ARestartedAgentStillReportsTheStunItMeasured) {
+  std::unique_ptr<Agent> dest = MakeAgent(1, dest_, true);
+  dest->Tick();
+  std::unique_ptr<Agent> source = MakeAgent(0, source_, true);
+  source->Tick();
+  source_.desired = {.generation = "g1", .departures = {{.vm = "ws", .to = "h2"}}};
+  clock_.Advance(absl::Seconds(11));
+  // The document arrives, but the report after the migration does not get through.
+  ASSERT_THAT(VmsOn(0), SizeIs(1));
+  source_.fail_put_instances = true;
+  source->Tick();
+  EXPECT_THAT(VmsOn(0), IsEmpty());  // migrated
+  EXPECT_THAT(source_.migrations, IsEmpty());
+  source.reset();  // the agent dies
+
+  source_.fail_put_instances = false;
+  state_.clear();
+  source = MakeAgent(0, source_, true);
+  clock_.Advance(absl::Seconds(11));
+  source->Tick();
+  ASSERT_THAT(source_.migrations, SizeIs(1));
+  ASSERT_TRUE(source_.migrations[0].stun.has_value()) << source_.migrations[0].error;
+  EXPECT_EQ(*source_.migrations[0].stun, absl::Seconds(planner::EstimateStunSeconds(8192, 10)));
+  // Reported once; then the controller stops listing the departure and the file forgets it.
+  clock_.Advance(absl::Seconds(61));
+  source->Tick();
+  EXPECT_THAT(source_.migrations, SizeIs(1));
+  source_.desired = {.generation = "g2"};
+  clock_.Advance(absl::Seconds(11));
+  source->Tick();
+  EXPECT_TRUE(source->state().departed.empty());
+  EXPECT_TRUE(source->state().unreported.empty());
+}
+
 // Before the destination has the vGPU, the VM keeps running where it is: not stopped as
 // unwanted, not migrated yet.
 TEST_F(AgentMigrationTest, ADepartureNotReadyKeepsTheVmRunning) {

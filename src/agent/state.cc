@@ -20,6 +20,8 @@ std::string EncodeAgentState(const AgentState& state) {
                       {"credential", state.credential},
                       {"desired", DesiredJson(state.desired)},
                       {"owned", std::move(owned)}};
+  if (!state.departed.empty()) j["departed"] = state.departed;
+  if (!state.unreported.empty()) j["migrations"] = MigrationsJson(state.unreported);
   return j.dump(2) + "\n";
 }
 
@@ -37,6 +39,8 @@ absl::StatusOr<AgentState> DecodeAgentState(std::string_view text, std::string_v
   state.credential = r.OptString("credential").value_or("");
   const nlohmann::json* desired = r.Object("desired");
   std::vector<std::string> owned = r.StringList("owned");
+  const nlohmann::json* departed = r.Array("departed", /*required=*/false);
+  const nlohmann::json* migrations = r.Array("migrations", /*required=*/false);
   if (absl::Status s = r.Finish(); !s.ok()) {
     return absl::InvalidArgumentError(StrCat(what, ": ", s.message()));
   }
@@ -53,6 +57,25 @@ absl::StatusOr<AgentState> DecodeAgentState(std::string_view text, std::string_v
           StrCat(what, ": owned[", i, "]: not a UUID: \"", owned[i], "\""));
     }
     state.owned.insert(*u);
+  }
+  if (departed != nullptr) {
+    if (departed->size() > static_cast<std::size_t>(kMaxDesiredInstances)) {
+      return absl::InvalidArgumentError(StrCat(what, ": departed: too many entries"));
+    }
+    for (std::size_t i = 0; i < departed->size(); ++i) {
+      const nlohmann::json& vm = (*departed)[i];
+      if (!vm.is_string() || vm.get_ref<const std::string&>().empty()) {
+        return absl::InvalidArgumentError(
+            StrCat(what, ": departed[", i, "]: expected a VM name, got ", DescribeJson(vm)));
+      }
+      state.departed.insert(vm.get<std::string>());
+    }
+  }
+  if (migrations != nullptr) {
+    absl::StatusOr<std::vector<MigrationResult>> m =
+        DecodeMigrations(*migrations, StrCat(what, ": migrations"));
+    if (!m.ok()) return m.status();
+    state.unreported = *std::move(m);
   }
   return state;
 }

@@ -4,6 +4,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -15,12 +16,18 @@ namespace gpufleet::agent {
 
 // What the agent keeps on local disk so that it converges after a host reboot while the
 // controller is unreachable: its credential, the last desired state, and the instances it owns
-// (ever asked for by the controller; only those are removed when no longer desired).
+// (ever asked for by the controller; only those are removed when no longer desired); and the
+// live migrations it has dealt with, so that a restarted agent neither migrates a VM twice nor
+// loses a stun time it has not reported yet.
 struct AgentState {
   std::string host{};
   std::string credential{};  // the agent credential; the file is 0600
   DesiredState desired{};
   std::set<Uuid> owned{};
+  // Departures migrated or refused, while the controller still lists them.
+  std::set<std::string> departed{};
+  // Their results, until a PUT /hosts/{host}/instances has carried them.
+  std::vector<MigrationResult> unreported{};
   bool operator==(const AgentState&) const = default;
 };
 

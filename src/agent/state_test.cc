@@ -16,6 +16,10 @@ AgentState Sample() {
   s.desired.instances = {testing::Want(1, "web-1"), testing::Want(2, "big", 1, "P40-24Q")};
   s.desired.instances[1].placement = 0;
   s.owned = {testing::TestUuid(1), testing::TestUuid(2), testing::TestUuid(3)};
+  s.desired.departures = {{.vm = "ws", .to = "r730-2"}, {.vm = "db", .to = "r730-3"}};
+  s.departed = {"ws", "db"};
+  s.unreported = {{.vm = "ws", .to = "r730-2", .stun = absl::Milliseconds(2000)},
+                  {.vm = "db", .to = "r730-3", .error = "no route to r730-3"}};
   return s;
 }
 
@@ -39,6 +43,14 @@ TEST(AgentStateTest, BadFieldsAreNamed) {
        "owned[0]: not a UUID"},
       {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"extra":1})", "extra"},
       {"{", "state"},
+      {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"departed":[3]})",
+       "departed[0]: expected a VM name"},
+      {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"migrations":[{"vm":"a","to":"b"}]})",
+       "migrations[0].stun_ms: exactly one of stun_ms and error"},
+      {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"migrations":[{"vm":"a","to":"b","stun_ms":-1}]})",
+       "migrations[0].stun_ms"},
+      {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"migrations":{}})",
+       "migrations"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<AgentState> s = DecodeAgentState(c.text, "state");
@@ -47,6 +59,16 @@ TEST(AgentStateTest, BadFieldsAreNamed) {
     EXPECT_NE(std::string(s.status().message()).find(c.expect), std::string::npos)
         << s.status() << " for " << c.text;
   }
+}
+
+// A file written before live migration existed (no departed, no migrations) still loads.
+TEST(AgentStateTest, OlderFilesLoad) {
+  absl::StatusOr<AgentState> s = DecodeAgentState(
+      R"({"format":1,"host":"h","credential":"c","desired":{"generation":"g","instances":[]},"owned":[]})",
+      "state");
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->departed.empty());
+  EXPECT_TRUE(s->unreported.empty());
 }
 
 TEST(StateFileTest, SavesAndLoadsThroughTheRealFileSystem) {

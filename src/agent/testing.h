@@ -72,6 +72,7 @@ class FakeVgpuHost final : public backends::VgpuHost {
 class FakeController final : public ControllerApi {
  public:
   bool reachable = true;
+  bool fail_put_instances = false;  // only the instance reports fail (Unavailable)
   std::string valid_enrolment = "gfe_token";
   std::string credential_given = "gfa_cred";
   std::string credential_used;
@@ -107,7 +108,7 @@ class FakeController final : public ControllerApi {
   }
   absl::Status PutInstances(const std::string&, const std::vector<backends::VgpuInstance>& observed,
                             const std::vector<MigrationResult>& done) override {
-    if (!reachable) return absl::UnavailableError("unreachable");
+    if (!reachable || fail_put_instances) return absl::UnavailableError("unreachable");
     ++instance_reports;
     reported = observed;
     for (const MigrationResult& m : done) migrations.push_back(m);

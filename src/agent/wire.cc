@@ -81,20 +81,59 @@ nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed,
     items.push_back(std::move(j));
   }
   nlohmann::json body = {{"instances", std::move(items)}};
-  if (!migrations.empty()) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const MigrationResult& m : migrations) {
-      nlohmann::json j = {{"vm", m.vm}, {"to", m.to}};
-      if (m.stun) {
-        j["stun_ms"] = absl::ToInt64Milliseconds(*m.stun);
-      } else {
-        j["error"] = ReportableError(m.error);
-      }
-      list.push_back(std::move(j));
-    }
-    body["migrations"] = std::move(list);
-  }
+  if (!migrations.empty()) body["migrations"] = MigrationsJson(migrations);
   return body;
+}
+
+nlohmann::json MigrationsJson(const std::vector<MigrationResult>& migrations) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const MigrationResult& m : migrations) {
+    nlohmann::json j = {{"vm", m.vm}, {"to", m.to}};
+    if (m.stun) {
+      j["stun_ms"] = absl::ToInt64Milliseconds(*m.stun);
+    } else {
+      j["error"] = ReportableError(m.error);
+    }
+    list.push_back(std::move(j));
+  }
+  return list;
+}
+
+absl::StatusOr<std::vector<MigrationResult>> DecodeMigrations(const nlohmann::json& list,
+                                                              std::string_view what) {
+  if (!list.is_array()) {
+    return absl::InvalidArgumentError(
+        StrCat(what, ": expected an array, got ", DescribeJson(list)));
+  }
+  if (list.size() > static_cast<std::size_t>(kMaxDesiredInstances)) {
+    return absl::InvalidArgumentError(
+        StrCat(what, ": more than ", kMaxDesiredInstances, " entries"));
+  }
+  std::vector<MigrationResult> out;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string path = StrCat("[", i, "]");
+    if (!list[i].is_object()) {
+      return absl::InvalidArgumentError(
+          StrCat(what, path, ": expected an object, got ", DescribeJson(list[i])));
+    }
+    JsonReader r(list[i], path);
+    MigrationResult m{.vm = r.String("vm"), .to = r.String("to")};
+    std::optional<int> stun = r.OptInt("stun_ms", 0, 1 << 30);
+    std::optional<std::string> error = r.OptString("error");
+    if (r.ok() && stun.has_value() == error.has_value()) {
+      r.Fail("stun_ms", "exactly one of stun_ms and error is required");
+    }
+    if (r.ok() && (m.vm.empty() || m.to.empty() || m.vm.size() > 253 || m.to.size() > 253)) {
+      r.Fail("vm", "vm and to must be 1 to 253 characters");
+    }
+    if (absl::Status s = r.Finish(); !s.ok()) {
+      return absl::InvalidArgumentError(StrCat(what, s.message()));
+    }
+    if (stun) m.stun = absl::Milliseconds(*stun);
+    if (error) m.error = ReportableError(*std::move(error));
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 nlohmann::json TelemetryJson(const std::vector<backends::GpuSample>& gpus,

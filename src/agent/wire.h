@@ -25,6 +25,11 @@ inline constexpr int kMaxDesiredInstances = 4096;
 // PUT /api/v1/hosts/{host}/instances.
 [[nodiscard]] nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed,
                                           const std::vector<MigrationResult>& migrations = {});
+// The `migrations` list of that body; the agent's state file keeps unreported ones in it.
+[[nodiscard]] nlohmann::json MigrationsJson(const std::vector<MigrationResult>& migrations);
+// `what` prefixes errors ("agent state file x: migrations").
+absl::StatusOr<std::vector<MigrationResult>> DecodeMigrations(const nlohmann::json& list,
+                                                              std::string_view what);
 // POST /api/v1/hosts/{host}/telemetry.
 [[nodiscard]] nlohmann::json TelemetryJson(const std::vector<backends::GpuSample>& gpus,
                                            const std::optional<backends::BmcReading>& bmc);
