@@ -72,13 +72,18 @@ struct SyncPlan {
   std::vector<store::ObservedInstance> update;
   std::vector<store::ObservedInstance> remove;
   std::vector<store::Vm> vms;  // with their new phase
+  // Copies a move's source still holds (store::LeftoverInstance): this host's, and those of a
+  // host whose observed row this report takes over.
+  std::vector<store::LeftoverInstance> leftover_create;
+  std::vector<store::LeftoverInstance> leftover_remove;
   std::vector<PlannedEvent> events;
   int observed = 0;  // reported instances desired on this host
   std::vector<std::string> missing;
   std::vector<std::string> foreign;
 
   [[nodiscard]] bool changes() const {
-    return !create.empty() || !update.empty() || !remove.empty() || !vms.empty();
+    return !create.empty() || !update.empty() || !remove.empty() || !vms.empty() ||
+           !leftover_create.empty() || !leftover_remove.empty();
   }
 };
 
@@ -146,8 +151,14 @@ absl::StatusOr<SyncPlan> PlanSync(store::ReadTx& tx, const std::string& host,
   std::map<Uuid, const store::ObservedInstance*> before_by_uuid;
   for (const store::ObservedInstance& o : before) before_by_uuid[o.uuid] = &o;
 
+  GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::LeftoverInstance> leftovers_before,
+                            tx.ListLeftoverInstances(host));
+  std::set<Uuid> leftover_before;
+  for (const store::LeftoverInstance& l : leftovers_before) leftover_before.insert(l.uuid);
+
   SyncPlan plan;
   std::set<Uuid> reported;
+  std::set<Uuid> leftover_here;  // reported here, observed and desired on another host
   // VMs desired elsewhere whose instance this report takes over: no longer where desired.
   std::set<std::string> displaced;
   for (const ReportedInstance& r : report.instances) {
@@ -176,6 +187,22 @@ absl::StatusOr<SyncPlan> PlanSync(store::ReadTx& tx, const std::string& host,
         row.version = elsewhere->version;
         plan.update.push_back(row);
         if (d.ok() && d->host != host) displaced.insert(d->vm);
+        // Moved here: the host it was observed on held a copy at its last report, and still
+        // does until a report of its own says otherwise.
+        if (d.ok() && d->host == host) {
+          GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::LeftoverInstance> known,
+                                    tx.ListLeftoverInstances(elsewhere->host, r.uuid));
+          if (known.empty()) {
+            plan.leftover_create.push_back(
+                {.host = elsewhere->host, .uuid = r.uuid, .vm = d->vm, .observed_at = now});
+          }
+        }
+      } else {
+        leftover_here.insert(r.uuid);
+        if (!leftover_before.contains(r.uuid)) {
+          plan.leftover_create.push_back(
+              {.host = host, .uuid = r.uuid, .vm = d->vm, .observed_at = now});
+        }
       }
     } else if (absl::IsNotFound(elsewhere.status())) {
       plan.create.push_back(row);
@@ -197,6 +224,9 @@ absl::StatusOr<SyncPlan> PlanSync(store::ReadTx& tx, const std::string& host,
              EventData(row, nullptr)});
       }
     }
+  }
+  for (const store::LeftoverInstance& l : leftovers_before) {
+    if (!leftover_here.contains(l.uuid)) plan.leftover_remove.push_back(l);
   }
   for (const store::ObservedInstance& o : before) {
     if (reported.contains(o.uuid)) continue;
@@ -244,6 +274,12 @@ absl::Status ApplySync(store::WriteTx& tx, SyncPlan& plan, const std::string& ho
     GPUFLEET_RETURN_IF_ERROR(tx.CreateObservedInstance(o));
   }
   for (store::Vm& vm : plan.vms) GPUFLEET_RETURN_IF_ERROR(tx.UpdateVm(vm));
+  for (const store::LeftoverInstance& l : plan.leftover_remove) {
+    GPUFLEET_RETURN_IF_ERROR(tx.DeleteLeftoverInstance(l.host, l.uuid, l.version));
+  }
+  for (store::LeftoverInstance& l : plan.leftover_create) {
+    GPUFLEET_RETURN_IF_ERROR(tx.CreateLeftoverInstance(l));
+  }
   std::map<std::string, int> per_kind;
   for (const PlannedEvent& e : plan.events) {
     if (++per_kind[e.kind] > AgentSync::kMaxEventsPerKind) continue;
@@ -384,9 +420,11 @@ api::Response AgentSync::GetInstances(const api::Request& request) {
   const std::string host(request.PathParam("host"));
   std::vector<store::ObservedInstance> observed;
   std::vector<store::DesiredInstance> desired;
+  std::vector<store::LeftoverInstance> leftovers;
   absl::Status s = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
     GPUFLEET_RETURN_IF_ERROR(tx.GetHost(host).status());
     GPUFLEET_ASSIGN_OR_RETURN(observed, tx.ListObservedInstances(host));
+    GPUFLEET_ASSIGN_OR_RETURN(leftovers, tx.ListLeftoverInstances(host));
     GPUFLEET_ASSIGN_OR_RETURN(desired,
                               tx.ListDesiredInstances({.host = host, .gpu = "", .vm = ""}));
     return absl::OkStatus();
@@ -416,7 +454,13 @@ api::Response AgentSync::GetInstances(const api::Request& request) {
     missing.push_back(
         {{"uuid", uuid.ToString()}, {"vm", d->vm}, {"gpu", d->gpu}, {"type", d->type}});
   }
-  return api::Response::Json({{"host", host}, {"items", items}, {"missing", missing}});
+  // Copies of VMs that moved away, still reported here (the agent has yet to tear them down).
+  nlohmann::json left = nlohmann::json::array();
+  for (const store::LeftoverInstance& l : leftovers) {
+    left.push_back({{"uuid", l.uuid.ToString()}, {"vm", l.vm}, {"since", TimeText(l.observed_at)}});
+  }
+  return api::Response::Json(
+      {{"host", host}, {"items", items}, {"missing", missing}, {"leftovers", left}});
 }
 
 api::Response AgentSync::PutInstances(const api::Request& request) {

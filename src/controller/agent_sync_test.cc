@@ -238,6 +238,47 @@ TEST_F(AgentSyncTest, TheHostsObservedInstancesCanBeReadBack) {
   EXPECT_EQ(tc_.Client().Get("/api/v1/hosts/nope/instances", Bearer(viewer_))->status, 404);
 }
 
+// A copy another host still reports after the VM's instance is observed where it is desired is
+// a leftover of that host until one of its reports leaves it out; so is the copy of the host
+// whose observation a report takes over (the move's source, until it reports again).
+TEST_F(AgentSyncTest, LeftoverCopiesAreTrackedUntilTheirHostReportsThemGone) {
+  std::vector<std::string> web = CreateVm("web-1", 1);
+  ASSERT_EQ(web.size(), 1u);
+  auto leftovers = [&](std::string_view host) {
+    return JsonOf(tc_.Client().Get(StrCat("/api/v1/hosts/", host, "/instances"),
+                                   Bearer(viewer_)))["leftovers"];
+  };
+  ASSERT_EQ(Report({Instance(web[0])})->status, 200);
+  EXPECT_TRUE(leftovers("r730-1").empty());
+  ASSERT_EQ(Report({Instance(web[0])}, "r730-2", other_agent_)->status, 200);
+  ASSERT_EQ(leftovers("r730-2").size(), 1u);
+  EXPECT_EQ(leftovers("r730-2")[0]["uuid"], web[0]);
+  EXPECT_EQ(leftovers("r730-2")[0]["vm"], "web-1");
+  ASSERT_EQ(Report(kNothing, "r730-2", other_agent_)->status, 200);
+  EXPECT_TRUE(leftovers("r730-2").empty());
+
+  // The VM moves to r730-2 (as a migrate does, by its desired instance); r730-2 reports first.
+  ASSERT_TRUE(tc_.store()
+                  .Write([&](store::WriteTx& tx) -> absl::Status {
+                    absl::StatusOr<store::DesiredInstance> d =
+                        tx.GetDesiredInstance(*Uuid::Parse(web[0]));
+                    if (!d.ok()) return d.status();
+                    d->host = "r730-2";
+                    d->gpu = "0000:01:00.0";
+                    return tx.UpdateDesiredInstance(*d);
+                  })
+                  .ok());
+  ASSERT_EQ(Report({Instance(web[0])}, "r730-2", other_agent_)->status, 200);
+  EXPECT_EQ(Vm("web-1")["vgpus"][0]["observed"], true);
+  ASSERT_EQ(leftovers("r730-1").size(), 1u) << "r730-1 had it at its last report";
+  ASSERT_EQ(Report({Instance(web[0])})->status, 200);  // still tearing down
+  EXPECT_EQ(leftovers("r730-1").size(), 1u);
+  EXPECT_EQ(Vm("web-1")["vgpus"][0]["observed"], true);
+  ASSERT_EQ(Report(kNothing)->status, 200);
+  EXPECT_TRUE(leftovers("r730-1").empty());
+  EXPECT_TRUE(leftovers("r730-2").empty());
+}
+
 TEST_F(AgentSyncTest, RunningVmGoesBackToPlacedWhenAllInstancesDisappear) {
   std::vector<std::string> web = CreateVm("web-1", 1);
   Report({Instance(web[0])});

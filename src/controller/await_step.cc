@@ -29,13 +29,15 @@ absl::StatusOr<StepOutcome> ActAwait(const Context& c, const std::string& op_id,
   nlohmann::json result;
   int missing = 0;
   int total = 0;
-  std::string source;  // the host whose agent has yet to migrate the VM live
+  std::string source;    // the host whose agent has yet to migrate the VM live
+  std::string leftover;  // a host (not down) that still holds a copy of one of its vGPUs
   std::string elsewhere;
   absl::Time last_seen = absl::InfinitePast();
   absl::Status read = c.store->Read([&](store::ReadTx& tx) -> absl::Status {
     missing = total = 0;
     elsewhere.clear();
     source.clear();
+    leftover.clear();
     GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::DesiredInstance> instances,
                               tx.ListDesiredInstances({.host = "", .gpu = "", .vm = vm}));
     for (const store::DesiredInstance& di : instances) {
@@ -45,6 +47,15 @@ absl::StatusOr<StepOutcome> ActAwait(const Context& c, const std::string& op_id,
       }
       ++total;
       if (!di.migrate_from.empty()) source = di.migrate_from;
+      GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::LeftoverInstance> copies,
+                                tx.ListLeftoverInstances("", di.uuid));
+      for (const store::LeftoverInstance& l : copies) {
+        if (l.host == host) continue;
+        // A down host's copies are gone with it as far as anyone can tell (HA restart).
+        absl::StatusOr<store::Host> h = tx.GetHost(l.host);
+        if (!h.ok() && !absl::IsNotFound(h.status())) return h.status();
+        if (h.ok() && h->state != store::HostState::kDown) leftover = l.host;
+      }
       absl::StatusOr<store::ObservedInstance> o = tx.GetObservedInstance(di.uuid);
       if (!o.ok() && !absl::IsNotFound(o.status())) return o.status();
       if (o.ok() && o->host == di.host && o->gpu == di.gpu) {
@@ -60,10 +71,16 @@ absl::StatusOr<StepOutcome> ActAwait(const Context& c, const std::string& op_id,
     result = {{"skipped", "the VM was deleted"}};
   } else if (!elsewhere.empty()) {
     result = {{"skipped", StrCat("the VM was moved on to ", elsewhere)}};
-  } else if (missing == 0 && source.empty()) {
+  } else if (missing == 0 && source.empty() && leftover.empty()) {
     result = {{"observed_at", TimeText(last_seen)}};
   } else if (now < deadline) {
     return StepOutcome::kWaiting;
+  } else if (missing == 0 && source.empty()) {
+    return absl::FailedPreconditionError(StrCat(
+        "host ", leftover, " still holds vm ", vm, "'s vGPU(s) at ", TimeText(deadline),
+        ": its agent has not torn its copy down (the VM may still run there, or the agent is "
+        "down); see `leftovers` in GET /api/v1/hosts/",
+        leftover, "/instances and the agent's log"));
   } else if (missing == 0) {
     return absl::FailedPreconditionError(
         StrCat("host ", source, " has not live-migrated vm ", vm, " to ", host, " by ",

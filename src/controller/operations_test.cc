@@ -461,6 +461,49 @@ TEST_F(OperationsTest, AMoveTheNewHostNeverReportsFailsAfterTheConvergeTimeout) 
   EXPECT_EQ(Events("operation.step-failed").size(), 1u);
 }
 
+// A cold move is done only when the source no longer reports the VM's vGPU: until then the VM
+// may still run there (a host in maintenance is not empty yet).
+TEST_F(OperationsTest, AColdMoveWaitsForTheSourceToTearItsCopyDown) {
+  const std::string from = CreateVm("a", "P40-8Q");
+  const nlohmann::json copy = Desired(from)["instances"];
+  ReportAs(from, copy, /*active=*/false);  // created, not in use: the move is cold
+  const std::string id = Submit({{"kind", "migrate"}, {"vm", "a"}});
+  for (int i = 0; i < 500 && Get(id)["steps"].size() < 2u; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const std::string to = HostOf("a");
+  ASSERT_NE(to, from);
+  EXPECT_TRUE(Desired(from)["departures"].empty());
+  ReportAs(to, Desired(to)["instances"], false);
+  ReportAs(from, copy, false);  // still tearing down
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  EXPECT_EQ(Get(id)["state"], "running");
+  const nlohmann::json left =
+      JsonOf(Client().Get(StrCat("/api/v1/hosts/", from, "/instances"), Bearer(op_)))["leftovers"];
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0]["vm"], "a");
+  ReportAs(from, nlohmann::json::array(), false);
+  nlohmann::json done = Wait(id, /*report=*/false);
+  EXPECT_EQ(done["state"], "succeeded") << done.dump();
+}
+
+TEST_F(OperationsTest, ASourceThatKeepsItsCopyFailsTheMoveAfterTheConvergeTimeout) {
+  const std::string from = CreateVm("a", "P40-8Q");
+  const nlohmann::json copy = Desired(from)["instances"];
+  ReportAs(from, copy, /*active=*/false);
+  const std::string id = Submit({{"kind", "migrate"}, {"vm", "a"}});
+  for (int i = 0; i < 500 && Get(id)["steps"].size() < 2u; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  const std::string to = HostOf("a");
+  ReportAs(to, Desired(to)["instances"], false);
+  clock_.Advance(absl::Minutes(10) + absl::Seconds(1));
+  nlohmann::json done = Wait(id, /*report=*/false);
+  EXPECT_EQ(done["state"], "failed") << done.dump();
+  EXPECT_THAT(done["error"].get<std::string>(),
+              HasSubstr(StrCat("host ", from, " still holds vm a's vGPU(s)")));
+}
+
 // A running VM's live migration: the destination reports the vGPU it created, then the source's
 // desired state lists the VM under departures; the move is done once the source reports it.
 TEST_F(OperationsTest, ALiveMigrationWaitsForTheSourceAgentAndRecordsTheStun) {

@@ -103,6 +103,21 @@ struct ObservedInstance {
 
 // ---- Desired state (written by the controller) ----
 
+// A host's copy of a vGPU instance whose observed row is another host's: the source of a move
+// still reports the VM's UUID (UUIDs derive from the VM) until it has torn its copy down. Gone
+// when a report from `host` no longer lists it, or with the host.
+struct LeftoverInstance {
+  std::string host{};  // key
+  Uuid uuid{};         // key
+  std::string vm{};
+  absl::Time observed_at{};  // the first report (or takeover) that made it a leftover
+  int64_t version = 0;
+  absl::Time created_at{};
+  absl::Time updated_at{};
+
+  bool operator==(const LeftoverInstance&) const = default;
+};
+
 struct Vm {
   std::string name{};  // key
   // The request as the API accepted it (type or requirement, count, affinity), in the

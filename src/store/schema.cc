@@ -161,6 +161,18 @@ const std::vector<Migration>* BuildMigrations() {
        {
            "ALTER TABLE desired_instances ADD COLUMN migrate_from TEXT NOT NULL DEFAULT ''",
        }},
+      {6,
+       "copies a move's source host still holds",
+       {
+           "CREATE TABLE leftover_instances ("
+           " host TEXT NOT NULL REFERENCES hosts (name) ON DELETE CASCADE,"
+           " uuid TEXT NOT NULL,"
+           " vm TEXT NOT NULL,"
+           " observed_at BIGINT NOT NULL,"
+           " " GPUFLEET_STORE_META ","
+           " PRIMARY KEY (host, uuid))",
+           "CREATE INDEX leftover_instances_by_uuid ON leftover_instances (uuid)",
+       }},
   };
 }
 

@@ -349,6 +349,14 @@ absl::StatusOr<std::vector<ObservedInstance>> SqlTx::ListObservedInstances(std::
   return ListRows<ObservedInstance>({{"host", std::string(host)}});
 }
 
+absl::StatusOr<std::vector<LeftoverInstance>> SqlTx::ListLeftoverInstances(
+    std::string_view host, std::optional<Uuid> uuid) {
+  Where where;
+  if (!host.empty()) where.emplace_back("host", std::string(host));
+  if (uuid) where.emplace_back("uuid", uuid->ToString());
+  return ListRows<LeftoverInstance>(where);
+}
+
 absl::Status SqlTx::CreateHost(Host& row) { return CreateRow(row); }
 absl::Status SqlTx::UpdateHost(Host& row) { return UpdateRow(row); }
 absl::Status SqlTx::DeleteHost(std::string_view name, int64_t expected_version) {
@@ -368,6 +376,13 @@ absl::Status SqlTx::CreateObservedInstance(ObservedInstance& row) { return Creat
 absl::Status SqlTx::UpdateObservedInstance(ObservedInstance& row) { return UpdateRow(row); }
 absl::Status SqlTx::DeleteObservedInstance(const Uuid& uuid, int64_t expected_version) {
   return DeleteRow<ObservedInstance>({uuid.ToString()}, expected_version);
+}
+
+absl::Status SqlTx::CreateLeftoverInstance(LeftoverInstance& row) { return CreateRow(row); }
+absl::Status SqlTx::UpdateLeftoverInstance(LeftoverInstance& row) { return UpdateRow(row); }
+absl::Status SqlTx::DeleteLeftoverInstance(std::string_view host, const Uuid& uuid,
+                                           int64_t expected_version) {
+  return DeleteRow<LeftoverInstance>(Key(host, uuid.ToString()), expected_version);
 }
 
 // ---- Desired state ----

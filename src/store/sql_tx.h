@@ -28,6 +28,8 @@ class SqlTx final : public WriteTx {
   absl::StatusOr<Gpu> GetGpu(std::string_view host, std::string_view id) override;
   absl::StatusOr<std::vector<Gpu>> ListGpus(std::string_view host) override;
   absl::StatusOr<ObservedInstance> GetObservedInstance(const Uuid& uuid) override;
+  absl::StatusOr<std::vector<LeftoverInstance>> ListLeftoverInstances(
+      std::string_view host, std::optional<Uuid> uuid) override;
   absl::StatusOr<std::vector<ObservedInstance>> ListObservedInstances(
       std::string_view host) override;
   absl::StatusOr<Vm> GetVm(std::string_view name) override;
@@ -61,6 +63,10 @@ class SqlTx final : public WriteTx {
   absl::Status CreateObservedInstance(ObservedInstance& row) override;
   absl::Status UpdateObservedInstance(ObservedInstance& row) override;
   absl::Status DeleteObservedInstance(const Uuid& uuid, int64_t expected_version) override;
+  absl::Status CreateLeftoverInstance(LeftoverInstance& row) override;
+  absl::Status UpdateLeftoverInstance(LeftoverInstance& row) override;
+  absl::Status DeleteLeftoverInstance(std::string_view host, const Uuid& uuid,
+                                      int64_t expected_version) override;
   absl::Status CreateVm(Vm& row) override;
   absl::Status UpdateVm(Vm& row) override;
   absl::Status DeleteVm(std::string_view name, int64_t expected_version) override;

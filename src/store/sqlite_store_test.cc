@@ -132,6 +132,32 @@ struct Crud<ObservedInstance> {
 };
 
 template <>
+struct Crud<LeftoverInstance> {
+  static LeftoverInstance Make() {
+    return {.host = "h1", .uuid = MakeUuid(9), .vm = "web-1", .observed_at = TestEpoch()};
+  }
+  static void Mutate(LeftoverInstance& r) { r.observed_at = TestEpoch() + absl::Seconds(5); }
+  static absl::Status Create(WriteTx& tx, LeftoverInstance& r) {
+    return tx.CreateLeftoverInstance(r);
+  }
+  static absl::StatusOr<LeftoverInstance> Get(ReadTx& tx, const LeftoverInstance& r) {
+    GPUFLEET_ASSIGN_OR_RETURN(auto rows, tx.ListLeftoverInstances(r.host, r.uuid));
+    if (rows.empty()) return absl::NotFoundError("leftover instance not found");
+    return rows.front();
+  }
+  static absl::Status Update(WriteTx& tx, LeftoverInstance& r) {
+    return tx.UpdateLeftoverInstance(r);
+  }
+  static absl::Status Delete(WriteTx& tx, const LeftoverInstance& r, int64_t v) {
+    return tx.DeleteLeftoverInstance(r.host, r.uuid, v);
+  }
+  static absl::StatusOr<std::size_t> Count(ReadTx& tx) {
+    GPUFLEET_ASSIGN_OR_RETURN(auto rows, tx.ListLeftoverInstances("h1"));
+    return rows.size();
+  }
+};
+
+template <>
 struct Crud<Vm> {
   static Vm Make() {
     return {.name = "db-1", .spec_json = R"({"type":"P40-8Q"})", .phase = "pending"};
@@ -361,9 +387,9 @@ class StoreTest : public ::testing::Test {
 template <typename T>
 class CrudTest : public StoreTest {};
 
-using Entities =
-    ::testing::Types<Host, Gpu, ObservedInstance, Vm, DesiredInstance, Operation, OperationStep,
-                     LicensePool, LicenseSeat, ApiToken, AgentCredential, EnrolmentToken>;
+using Entities = ::testing::Types<Host, Gpu, ObservedInstance, LeftoverInstance, Vm,
+                                  DesiredInstance, Operation, OperationStep, LicensePool,
+                                  LicenseSeat, ApiToken, AgentCredential, EnrolmentToken>;
 TYPED_TEST_SUITE(CrudTest, Entities);
 
 TYPED_TEST(CrudTest, CreateGetUpdateDelete) {
@@ -628,13 +654,17 @@ TEST_F(StoreTest, DeletingAHostCascadesItsInventory) {
   ASSERT_TRUE(store_->Write(CreateParents).ok());
   ObservedInstance seen = Crud<ObservedInstance>::Make();
   ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.CreateObservedInstance(seen); }).ok());
+  LeftoverInstance left = Crud<LeftoverInstance>::Make();
+  ASSERT_TRUE(store_->Write([&](WriteTx& tx) { return tx.CreateLeftoverInstance(left); }).ok());
   ASSERT_TRUE(store_->Write([](WriteTx& tx) { return tx.DeleteHost("h1", kAnyVersion); }).ok());
   ASSERT_TRUE(store_
                   ->Read([&](ReadTx& tx) -> absl::Status {
                     GPUFLEET_ASSIGN_OR_RETURN(auto gpus, tx.ListGpus());
                     GPUFLEET_ASSIGN_OR_RETURN(auto seen_rows, tx.ListObservedInstances());
+                    GPUFLEET_ASSIGN_OR_RETURN(auto left_rows, tx.ListLeftoverInstances());
                     EXPECT_TRUE(gpus.empty());
                     EXPECT_TRUE(seen_rows.empty());
+                    EXPECT_TRUE(left_rows.empty());
                     return absl::OkStatus();
                   })
                   .ok());

@@ -76,6 +76,9 @@ class ReadTx {
   virtual absl::StatusOr<ObservedInstance> GetObservedInstance(const Uuid& uuid) = 0;
   virtual absl::StatusOr<std::vector<ObservedInstance>> ListObservedInstances(
       std::string_view host = "") = 0;
+  // By host ("" = any) and/or by UUID (nullopt = any).
+  virtual absl::StatusOr<std::vector<LeftoverInstance>> ListLeftoverInstances(
+      std::string_view host = "", std::optional<Uuid> uuid = std::nullopt) = 0;
 
   virtual absl::StatusOr<Vm> GetVm(std::string_view name) = 0;
   virtual absl::StatusOr<std::vector<Vm>> ListVms() = 0;
@@ -122,6 +125,10 @@ class WriteTx : public ReadTx {
   virtual absl::Status CreateObservedInstance(ObservedInstance& row) = 0;
   virtual absl::Status UpdateObservedInstance(ObservedInstance& row) = 0;
   virtual absl::Status DeleteObservedInstance(const Uuid& uuid, int64_t expected_version) = 0;
+  virtual absl::Status CreateLeftoverInstance(LeftoverInstance& row) = 0;
+  virtual absl::Status UpdateLeftoverInstance(LeftoverInstance& row) = 0;
+  virtual absl::Status DeleteLeftoverInstance(std::string_view host, const Uuid& uuid,
+                                              int64_t expected_version) = 0;
 
   virtual absl::Status CreateVm(Vm& row) = 0;
   virtual absl::Status UpdateVm(Vm& row) = 0;

@@ -105,6 +105,19 @@ struct Table<ObservedInstance> {
 };
 
 template <>
+struct Table<LeftoverInstance> {
+  static constexpr std::string_view kTable = "leftover_instances";
+  static constexpr std::string_view kNoun = "leftover instance";
+  template <typename V>
+  static void Fields(V& v, LeftoverInstance& r) {
+    v.Key("host", r.host);
+    v.Key("uuid", r.uuid);
+    v.Col("vm", r.vm);
+    v.Col("observed_at", r.observed_at);
+  }
+};
+
+template <>
 struct Table<Vm> {
   static constexpr std::string_view kTable = "vms";
   static constexpr std::string_view kNoun = "vm";
