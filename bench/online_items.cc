@@ -222,6 +222,28 @@ void EvacuationRows(const BenchOptions& o, Report& report) {
     stuck += static_cast<int>(r.stuck.size());
     ++done;
   }
+  // What GET /api/v1/plans/types asks the controller's fleet when its cache is stale: one
+  // what-if per type of every board in the fleet.
+  std::vector<const core::Board*> boards;
+  for (const planner::Host& h : base.hosts) {
+    for (const planner::Gpu& g : h.gpus) {
+      if (g.board != nullptr && std::find(boards.begin(), boards.end(), g.board) == boards.end()) {
+        boards.push_back(g.board);
+      }
+    }
+  }
+  int probes = 0, fit = 0;
+  const Clock::time_point swept = Clock::now();
+  for (const core::Board* board : boards) {
+    for (const core::VgpuType& type : board->types) {
+      planner::Vm probe;
+      probe.name = "probe";
+      probe.need.type = &type;
+      fit += fleet.PlaceWhatIf(std::move(probe)).assignment.has_value();
+      ++probes;
+    }
+  }
+  const double sweep_s = SecondsSince(swept);
   for (int k = 0; k < done && k < 3; ++k) {
     const Clock::time_point start = Clock::now();
     (void)planner::Evacuate(base, hosts[static_cast<std::size_t>(k)]);
@@ -268,6 +290,17 @@ void EvacuationRows(const BenchOptions& o, Report& report) {
                          "-",
                          Verdict::kInfo,
                          "planner::Evacuate: copies the cluster and builds the engine per call"});
+  report.rows.push_back(
+      {"what-if per type (plans/types)",
+       StrCat(probes, " types on ", Gpus(o.hosts, o)),
+       "ms (all)",
+       Number(sweep_s * 1000, 2),
+       {},
+       "-",
+       Verdict::kInfo,
+       StrCat("planner::Fleet::PlaceWhatIf for every type of every board in the fleet (", fit,
+              " fit), on the fleet above: what GET /api/v1/plans/types computes when the fleet "
+              "changed since its last answer (it adds a free-instance count per type)")});
 }
 
 }  // namespace gpufleet::bench

@@ -15,10 +15,18 @@ std::uint64_t NextGeneration() {
   return ++last;
 }
 
+// Room for VMs to come, so that the first what-if after a build (it appends its VM for the
+// decision) does not move every VM of a large fleet to a new buffer: 0.19 s at 225,000 VMs,
+// under the controller's placement lock. Appends later grow the buffer geometrically.
+Cluster WithRoom(Cluster cluster) {
+  cluster.vms.reserve(cluster.vms.size() + cluster.vms.size() / 8 + 16);
+  return cluster;
+}
+
 }  // namespace
 
 Fleet::Fleet(Cluster cluster, const PlaceOptions& options)
-    : cluster_(std::move(cluster)),
+    : cluster_(WithRoom(std::move(cluster))),
       options_(options),
       placer_(std::make_unique<internal::Placer>(cluster_, options_)),
       generation_(NextGeneration()) {

@@ -352,6 +352,22 @@ TEST(FleetTest, GenerationChangesWithTheFleetOnly) {
   EXPECT_TRUE(changed());
 }
 
+// A what-if right after the build leaves the fleet's VMs where they are: it does not move every
+// VM to a new buffer (which cost 0.19 s at 225,000 VMs, under the controller's lock).
+TEST(FleetTest, AWhatIfAfterTheBuildDoesNotMoveTheVms) {
+  Cluster c = ThreeP40s();
+  for (int i = 0; i < 100; ++i) AddVm(c, StrCat("v", i), "P40-1Q");
+  c.vms.shrink_to_fit();
+  Fleet fleet(std::move(c));
+  const Vm* first = &fleet.cluster().vms[0];
+  Vm probe;
+  probe.name = "probe";
+  probe.need.type = &TypeNamed("P40-8Q");
+  (void)fleet.PlaceWhatIf(probe);
+  EXPECT_EQ(&fleet.cluster().vms[0], first);
+  EXPECT_EQ(fleet.cluster().vms.size(), 100u);
+}
+
 // One VM's move: to a named host or anywhere, refused with the binding reason, and applied.
 TEST(FleetTest, PlansAndAppliesOneVmsMove) {
   Cluster c = ThreeP40s();
