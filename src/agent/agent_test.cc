@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "agent/testing.h"
+#include "agent/wire.h"
 #include "gtest/gtest.h"
 
 namespace gpufleet::agent {
@@ -159,6 +160,21 @@ TEST_F(AgentTest, EnrolmentWaitsForTheControllerAndUsesTheTokenOnce) {
   EXPECT_EQ(controller_.credential_used, "gfa_cred");
   EXPECT_TRUE(controller_.valid_enrolment.empty());
   EXPECT_GE(controller_.heartbeats, 1);
+}
+
+// Per-vGPU samples go up with their GPU's, each value only where the backend has it.
+TEST(TelemetryWireTest, PerVgpuSamplesGoUpWithTheirGpu) {
+  backends::GpuSample s{.gpu = "0000:3b:00.0", .utilisation_pct = 40.0};
+  s.vgpus = {{.uuid = testing::TestUuid(1), .utilisation_pct = 25.0, .framebuffer_used_mib = 8192},
+             {.uuid = testing::TestUuid(2)}};
+  const nlohmann::json body = TelemetryJson({s}, std::nullopt);
+  const nlohmann::json& vgpus = body["gpus"][0]["vgpus"];
+  ASSERT_EQ(vgpus.size(), 2u);
+  EXPECT_EQ(vgpus[0]["uuid"], testing::TestUuid(1).ToString());
+  EXPECT_EQ(vgpus[0]["utilisation_pct"], 25.0);
+  EXPECT_EQ(vgpus[0]["framebuffer_used_mib"], 8192);
+  EXPECT_EQ(vgpus[1], nlohmann::json({{"uuid", testing::TestUuid(2).ToString()}}));
+  EXPECT_FALSE(TelemetryJson({{.gpu = "g"}}, std::nullopt)["gpus"][0].contains("vgpus"));
 }
 
 }  // namespace

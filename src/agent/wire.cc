@@ -148,6 +148,16 @@ nlohmann::json TelemetryJson(const std::vector<backends::GpuSample>& gpus,
     PutIf(j, "power_w", s.power_w);
     PutIf(j, "xid", s.xid);
     if (s.lost) j["lost"] = true;
+    if (!s.vgpus.empty()) {
+      nlohmann::json vgpus = nlohmann::json::array();
+      for (const backends::VgpuSample& v : s.vgpus) {
+        nlohmann::json vj = {{"uuid", v.uuid.ToString()}};
+        PutIf(vj, "utilisation_pct", v.utilisation_pct);
+        PutIf(vj, "framebuffer_used_mib", v.framebuffer_used_mib);
+        vgpus.push_back(std::move(vj));
+      }
+      j["vgpus"] = std::move(vgpus);
+    }
     items.push_back(std::move(j));
   }
   nlohmann::json body = {{"gpus", std::move(items)}};

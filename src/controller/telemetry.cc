@@ -1,7 +1,10 @@
 #include "controller/telemetry.h"
 
+#include <algorithm>
 #include <deque>
+#include <set>
 #include <string_view>
+#include <tuple>
 
 #include "common/json.h"
 #include "common/pci_address.h"
@@ -14,6 +17,7 @@ namespace gpufleet::controller {
 namespace {
 
 constexpr std::size_t kMaxGpus = 64;
+constexpr std::size_t kMaxVgpus = 64;
 constexpr std::size_t kMaxSensors = 64;
 constexpr std::size_t kMaxNameLength = 64;
 constexpr double kMaxFramebufferMib = 4194304;  // 4 TiB
@@ -50,6 +54,35 @@ nlohmann::json OrNull(const std::optional<T>& v) {
   return v.has_value() ? nlohmann::json(*v) : nlohmann::json(nullptr);
 }
 
+absl::StatusOr<std::vector<VgpuReading>> DecodeVgpus(const nlohmann::json* list,
+                                                     const std::string& path) {
+  std::vector<VgpuReading> out;
+  if (list == nullptr) return out;
+  if (list->size() > kMaxVgpus) return Invalid(path, "more than 64 vGPUs");
+  std::set<Uuid> seen;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const std::string item = StrCat(path, "[", i, "]");
+    const nlohmann::json& j = (*list)[i];
+    if (!j.is_object()) return Invalid(item, "expected an object");
+    JsonReader r(j, item);
+    const std::string uuid = r.String("uuid");
+    VgpuReading v;
+    v.utilisation_pct = Number(r, j, "utilisation_pct", 0, 100);
+    v.framebuffer_used_mib = Number(r, j, "framebuffer_used_mib", 0, kMaxFramebufferMib);
+    GPUFLEET_RETURN_IF_ERROR(r.Finish());
+    absl::StatusOr<Uuid> parsed = Uuid::Parse(uuid);
+    if (!parsed.ok()) {
+      return Invalid(r.PathOf("uuid"), StrCat("not a UUID: ", QuoteForMessage(uuid)));
+    }
+    if (!seen.insert(*parsed).second) {
+      return Invalid(r.PathOf("uuid"), StrCat("vGPU ", parsed->ToString(), " is listed twice"));
+    }
+    v.uuid = *parsed;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
 absl::StatusOr<GpuReading> DecodeGpuReading(const nlohmann::json& j, const std::string& path) {
   if (!j.is_object()) return Invalid(path, "expected an object");
   JsonReader r(j, path);
@@ -62,7 +95,9 @@ absl::StatusOr<GpuReading> DecodeGpuReading(const nlohmann::json& j, const std::
   g.power_w = Number(r, j, "power_w", 0, 10000);
   g.xid = r.OptInt("xid", 0, 1000000);
   g.lost = r.OptBool("lost").value_or(false);
+  const nlohmann::json* vgpus = r.Array("vgpus", /*required=*/false);
   GPUFLEET_RETURN_IF_ERROR(r.Finish());
+  GPUFLEET_ASSIGN_OR_RETURN(g.vgpus, DecodeVgpus(vgpus, r.PathOf("vgpus")));
   GPUFLEET_RETURN_IF_ERROR(CheckId(g.gpu, r.PathOf("gpu")));
   if (absl::StatusOr<PciAddress> pci = PciAddress::Parse(g.gpu); pci.ok()) g.gpu = pci->ToString();
   return g;
@@ -115,6 +150,12 @@ absl::StatusOr<BmcReading> DecodeBmc(const nlohmann::json& j) {
 }
 
 nlohmann::json GpuReadingJson(const GpuReading& g) {
+  nlohmann::json vgpus = nlohmann::json::array();
+  for (const VgpuReading& v : g.vgpus) {
+    vgpus.push_back({{"uuid", v.uuid.ToString()},
+                     {"utilisation_pct", OrNull(v.utilisation_pct)},
+                     {"framebuffer_used_mib", OrNull(v.framebuffer_used_mib)}});
+  }
   return {{"gpu", g.gpu},
           {"temperature_c", OrNull(g.temperature_c)},
           {"utilisation_pct", OrNull(g.utilisation_pct)},
@@ -122,7 +163,8 @@ nlohmann::json GpuReadingJson(const GpuReading& g) {
           {"framebuffer_total_mib", OrNull(g.framebuffer_total_mib)},
           {"power_w", OrNull(g.power_w)},
           {"xid", OrNull(g.xid)},
-          {"lost", g.lost}};
+          {"lost", g.lost},
+          {"vgpus", std::move(vgpus)}};
 }
 
 nlohmann::json BmcJson(const BmcReading& b) {
@@ -232,7 +274,8 @@ absl::Status Telemetry::AddRoutes(api::Router& router) {
 }
 
 absl::Status Telemetry::Record(const std::string& host, const TelemetryReport& report,
-                               const std::map<std::string, std::string, std::less<>>& board_of) {
+                               const std::map<std::string, std::string, std::less<>>& board_of,
+                               const std::map<Uuid, std::pair<std::string, std::string>>& desired) {
   for (std::size_t i = 0; i < report.gpus.size(); ++i) {
     if (!board_of.contains(report.gpus[i].gpu)) {
       return Invalid(StrCat("gpus[", i, "].gpu"),
@@ -248,6 +291,10 @@ absl::Status Telemetry::Record(const std::string& host, const TelemetryReport& r
     s.board = board_of.find(g.gpu)->second;
     s.last = now;
     s.latest = g;
+    for (VgpuReading& v : s.latest.vgpus) {
+      auto d = desired.find(v.uuid);
+      if (d != desired.end()) std::tie(v.vm, v.type) = d->second;
+    }
     AddPoint(s.points, Point{now, g.temperature_c, g.utilisation_pct, g.framebuffer_used_mib});
   }
   if (report.bmc.has_value()) {
@@ -312,6 +359,12 @@ nlohmann::json Telemetry::HostJson(const std::string& host) {
       }
       nlohmann::json latest = GpuReadingJson(s.latest);
       latest["time"] = TimeText(s.last);
+      for (std::size_t i = 0; i < s.latest.vgpus.size(); ++i) {
+        const VgpuReading& v = s.latest.vgpus[i];
+        latest["vgpus"][i]["vm"] = v.vm.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.vm);
+        latest["vgpus"][i]["type"] =
+            v.type.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.type);
+      }
       gpus.push_back({{"gpu", id}, {"board", s.board}, {"latest", latest}, {"samples", samples}});
     }
     if (it->second->bmc.has_value()) {
@@ -337,14 +390,22 @@ api::Response Telemetry::Post(const api::Request& request) {
   absl::StatusOr<TelemetryReport> report = DecodeTelemetryReport(*body);
   if (!report.ok()) return api::Response::Error(report.status());
   std::map<std::string, std::string, std::less<>> board_of;
+  std::map<Uuid, std::pair<std::string, std::string>> desired;
+  const bool any_vgpus = std::any_of(report->gpus.begin(), report->gpus.end(),
+                                     [](const GpuReading& g) { return !g.vgpus.empty(); });
   absl::Status s = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
     GPUFLEET_RETURN_IF_ERROR(tx.GetHost(host).status());
     GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::Gpu> gpus, tx.ListGpus(host));
     board_of.clear();
+    desired.clear();
     for (const store::Gpu& g : gpus) board_of[g.id] = g.board;
+    if (!any_vgpus) return absl::OkStatus();
+    GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::DesiredInstance> instances,
+                              tx.ListDesiredInstances({.host = host, .gpu = "", .vm = ""}));
+    for (const store::DesiredInstance& d : instances) desired[d.uuid] = {d.vm, d.type};
     return absl::OkStatus();
   });
-  if (s.ok()) s = Record(host, *report, board_of);
+  if (s.ok()) s = Record(host, *report, board_of, desired);
   if (!s.ok()) return api::Response::Error(s);
   return api::Response::NoContent();
 }
@@ -378,13 +439,23 @@ absl::Status Telemetry::RegisterMetrics(api::MetricsRegistry& metrics) {
   GPUFLEET_ASSIGN_OR_RETURN(
       fan_duty_, metrics.AddGauge("gpufleet_host_fan_duty_ratio",
                                   "Fan duty (0 to 1) the host's BMC last reported", {"host"}));
+  const std::vector<std::string> vgpu_labels = {"host", "gpu", "vm", "vgpu_type"};
+  GPUFLEET_ASSIGN_OR_RETURN(
+      vgpu_utilization_,
+      metrics.AddGauge("gpufleet_vgpu_utilization_ratio",
+                       "A vGPU's share of its physical GPU (0 to 1) as the agent last reported it",
+                       vgpu_labels));
+  GPUFLEET_ASSIGN_OR_RETURN(
+      vgpu_framebuffer_,
+      metrics.AddGauge("gpufleet_vgpu_framebuffer_used_bytes",
+                       "A vGPU's framebuffer in use as the agent last reported it", vgpu_labels));
   metrics.AddCollector([this] { CollectMetrics(); });
   return absl::OkStatus();
 }
 
 void Telemetry::CollectMetrics() {
   using Samples = std::vector<std::pair<api::LabelValues, double>>;
-  Samples temperature, utilization, framebuffer, lost, fan_duty;
+  Samples temperature, utilization, framebuffer, lost, fan_duty, vgpu_utilization, vgpu_framebuffer;
   const absl::Time now = context_.clock->Now();
   const absl::Duration fresh = kMissedHeartbeats * options_.heartbeat_interval;
   {
@@ -400,6 +471,14 @@ void Telemetry::CollectMetrics() {
           framebuffer.push_back({labels, *g.framebuffer_used_mib * kBytesPerMib});
         }
         lost.push_back({labels, g.lost ? 1.0 : 0.0});
+        for (const VgpuReading& v : g.vgpus) {
+          if (v.vm.empty()) continue;  // not desired here: no VM to name
+          const api::LabelValues vl = {host, id, v.vm, v.type};
+          if (v.utilisation_pct) vgpu_utilization.push_back({vl, *v.utilisation_pct / 100});
+          if (v.framebuffer_used_mib) {
+            vgpu_framebuffer.push_back({vl, *v.framebuffer_used_mib * kBytesPerMib});
+          }
+        }
       }
       if (h->bmc && h->bmc->duty_pct && now - h->bmc_time <= fresh) {
         fan_duty.push_back({{host}, *h->bmc->duty_pct / 100});
@@ -411,6 +490,8 @@ void Telemetry::CollectMetrics() {
   framebuffer_->ReplaceAll(framebuffer);
   lost_->ReplaceAll(lost);
   fan_duty_->ReplaceAll(fan_duty);
+  vgpu_utilization_->ReplaceAll(vgpu_utilization);
+  vgpu_framebuffer_->ReplaceAll(vgpu_framebuffer);
 }
 
 }  // namespace gpufleet::controller

@@ -16,10 +16,22 @@
 #include "absl/time/time.h"
 #include "api/metrics.h"
 #include "api/router.h"
+#include "common/uuid.h"
 #include "controller/context.h"
 #include "nlohmann/json.hpp"
 
 namespace gpufleet::controller {
+
+// One vGPU's share of its GPU, where the backend can tell (NVML's per-vGPU utilisation).
+struct VgpuReading {
+  Uuid uuid{};
+  std::optional<double> utilisation_pct{};       // 0..100 of the physical GPU
+  std::optional<double> framebuffer_used_mib{};  // 0..2^22
+  // Filled by the controller from the desired state when it records the reading (not on the
+  // wire): the VM and type the vGPU is desired for on this host; empty when it is not.
+  std::string vm{};
+  std::string type{};
+};
 
 // One GPU's reading as the agent sends it. Absent values are unknown.
 struct GpuReading {
@@ -31,6 +43,7 @@ struct GpuReading {
   std::optional<double> power_w{};                // 0..10000
   std::optional<int> xid{};                       // the last Xid error, 0..1000000
   bool lost = false;                              // fallen off the bus
+  std::vector<VgpuReading> vgpus{};               // at most 64, no UUID twice
 };
 
 // The BMC's view of the host's cooling.
@@ -43,7 +56,9 @@ struct BmcReading {
 
 // The body of POST /api/v1/hosts/{host}/telemetry:
 //   {"gpus": [{"gpu": PCI, "temperature_c"?, "utilisation_pct"?, "framebuffer_used_mib"?,
-//              "framebuffer_total_mib"?, "power_w"?, "xid"?, "lost"?}, ...],   at most 64
+//              "framebuffer_total_mib"?, "power_w"?, "xid"?, "lost"?,
+//              "vgpus"?: [{"uuid", "utilisation_pct"?, "framebuffer_used_mib"?}]}, ...],
+//                                                                            at most 64
 //    "bmc"?: {"temperatures"?: [{"name", "celsius"}], "fans"?: [{"name", "rpm"}],
 //             "automatic": BOOL, "duty_pct"?: -1..100}}   (-1: none)   at most 64 of each list
 struct TelemetryReport {
@@ -95,14 +110,17 @@ class Telemetry {
 
   // gpufleet_gpu_temperature_celsius, gpufleet_gpu_utilization_ratio (0..1),
   // gpufleet_gpu_framebuffer_used_bytes, gpufleet_gpu_lost (0/1), all {host,gpu,board}, and
-  // gpufleet_host_fan_duty_ratio{host} (0..1), from readings younger than kMissedHeartbeats
-  // heartbeat intervals.
+  // gpufleet_host_fan_duty_ratio{host} (0..1), gpufleet_vgpu_utilization_ratio and
+  // gpufleet_vgpu_framebuffer_used_bytes {host,gpu,vm,vgpu_type} (vGPUs desired on the host),
+  // from readings younger than kMissedHeartbeats heartbeat intervals.
   absl::Status RegisterMetrics(api::MetricsRegistry& metrics);
 
   // Records `report` of `host` at the clock's now. `board_of` maps each GPU id of the host to its
-  // board; a GPU not in it is InvalidArgument naming "gpus[i].gpu".
+  // board; a GPU not in it is InvalidArgument naming "gpus[i].gpu". `desired` maps the UUIDs of
+  // the vGPUs desired on the host to their VM and type (the labels of the per-vGPU metrics).
   absl::Status Record(const std::string& host, const TelemetryReport& report,
-                      const std::map<std::string, std::string, std::less<>>& board_of);
+                      const std::map<std::string, std::string, std::less<>>& board_of,
+                      const std::map<Uuid, std::pair<std::string, std::string>>& desired = {});
 
   // The GET body for `host` (empty lists when nothing was recorded).
   [[nodiscard]] nlohmann::json HostJson(const std::string& host);
@@ -135,6 +153,8 @@ class Telemetry {
   api::GaugeFamily* framebuffer_ = nullptr;
   api::GaugeFamily* lost_ = nullptr;
   api::GaugeFamily* fan_duty_ = nullptr;
+  api::GaugeFamily* vgpu_utilization_ = nullptr;
+  api::GaugeFamily* vgpu_framebuffer_ = nullptr;
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<HostSeries>, std::less<>> hosts_;  // guarded by mu_
   absl::Time last_prune_ = absl::InfinitePast();                           // guarded by mu_

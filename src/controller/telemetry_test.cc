@@ -104,6 +104,41 @@ TEST_F(TelemetryTest, LatestReadingsBecomeMetricsUntilTheyGoStale) {
   EXPECT_TRUE(got["bmc"].is_null());
 }
 
+// Per-vGPU readings become metrics labelled with the VM and type the vGPU is desired for; a
+// vGPU not desired on the host is kept in the reading but not exported.
+TEST_F(TelemetryTest, PerVgpuReadingsAreLabelledWithTheirVm) {
+  const std::string op = tc_.TokenFor("ops", "operator");
+  auto created = tc_.Client().Post("/api/v1/vms", Bearer(op),
+                                   nlohmann::json({{"name", "cad-1"}, {"type", "P40-8Q"}}).dump(),
+                                   "application/json");
+  ASSERT_TRUE(created && created->status == 201) << (created ? created->body : "");
+  const nlohmann::json vgpu = JsonOf(created)["vgpus"][0];
+  const std::string uuid = vgpu["uuid"];
+  const std::string foreign = "0badc0de-0000-4000-8000-000000000001";
+  auto posted =
+      Post({{"gpus",
+             {{{"gpu", vgpu["gpu"]},
+               {"utilisation_pct", 30},
+               {"vgpus",
+                {{{"uuid", uuid}, {"utilisation_pct", 25}, {"framebuffer_used_mib", 2048}},
+                 {{"uuid", foreign}, {"utilisation_pct", 5}}}}}}}});
+  ASSERT_EQ(posted->status, 204) << posted->body;
+  const std::string metrics = Metrics();
+  const std::string labels = StrCat(R"({host="r730-1",gpu=")", vgpu["gpu"].get<std::string>(),
+                                    R"(",vm="cad-1",vgpu_type="P40-8Q"})");
+  EXPECT_THAT(metrics, HasSubstr(StrCat("gpufleet_vgpu_utilization_ratio", labels, " 0.25")));
+  EXPECT_THAT(metrics,
+              HasSubstr(StrCat("gpufleet_vgpu_framebuffer_used_bytes", labels, " 2147483648")));
+  EXPECT_THAT(metrics, Not(HasSubstr(" 0.05\n")));
+  const nlohmann::json latest = Get()["gpus"][0]["latest"];
+  ASSERT_EQ(latest["vgpus"].size(), 2u);
+  EXPECT_EQ(latest["vgpus"][0]["vm"], "cad-1");
+  EXPECT_EQ(latest["vgpus"][0]["type"], "P40-8Q");
+  EXPECT_TRUE(latest["vgpus"][1]["vm"].is_null());
+  clock_.Advance(absl::Seconds(31));
+  EXPECT_THAT(Metrics(), Not(HasSubstr("gpufleet_vgpu_utilization_ratio{")));
+}
+
 TEST_F(TelemetryTest, HistoryIsDownsampledAndBounded) {
   Telemetry& t = tc_.controller().telemetry();
   const std::map<std::string, std::string, std::less<>> boards = {{std::string(kGpu1), "P40"}};
@@ -174,6 +209,19 @@ TEST_F(TelemetryTest, ReportsAreCheckedAgainstTheInventory) {
       {{{"gpus", nlohmann::json::array()}, {"bmc", {{"fans", nlohmann::json::array()}}}},
        "bmc.automatic"},
       {{{"bmc", nullptr}}, "gpus"},
+      {{{"gpus", {{{"gpu", kGpu1}, {"vgpus", {{{"uuid", "x"}}}}}}}}, "gpus[0].vgpus[0].uuid"},
+      {{{"gpus",
+         {{{"gpu", kGpu1},
+           {"vgpus",
+            {{{"uuid", "0badc0de-0000-4000-8000-000000000001"}, {"utilisation_pct", 101}}}}}}}},
+       "gpus[0].vgpus[0].utilisation_pct"},
+      {{{"gpus",
+         {{{"gpu", kGpu1},
+           {"vgpus",
+            {{{"uuid", "0badc0de-0000-4000-8000-000000000001"}},
+             {{"uuid", "0BADC0DE-0000-4000-8000-000000000001"}}}}}}}},
+       "gpus[0].vgpus[1].uuid"},
+      {{{"gpus", {{{"gpu", kGpu1}, {"vgpus", nlohmann::json::array({1})}}}}}, "gpus[0].vgpus[0]"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.body.dump());
@@ -193,7 +241,12 @@ TEST_F(TelemetryTest, ReportsAreCheckedAgainstTheInventory) {
 
 TEST(TelemetryReportTest, CanonicalFormDecodesToItself) {
   const nlohmann::json body = {
-      {"gpus", {{{"gpu", "0000:3B:00.0"}, {"power_w", 70.5}, {"xid", 79}}}},
+      {"gpus",
+       {{{"gpu", "0000:3B:00.0"},
+         {"power_w", 70.5},
+         {"xid", 79},
+         {"vgpus",
+          {{{"uuid", "0badc0de-0000-4000-8000-000000000001"}, {"utilisation_pct", 12}}}}}}},
       {"bmc",
        {{"automatic", true},
         {"duty_pct", -1},

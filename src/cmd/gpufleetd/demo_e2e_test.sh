@@ -45,6 +45,12 @@ import json, sys
 sys.exit(0 if any(i.get("vm") == "demo-1" and i.get("active") for i in json.load(sys.stdin)["items"]) else 1)'
 }
 wait_for "demo-1 running on $FROM" 20 in_use
+# Its agent's telemetry carries the vGPU's own reading: a metric labelled with the VM.
+vgpu_metric() {
+  curl -sf -H "Authorization: Bearer $GPUFLEET_TOKEN" "$GPUFLEET_SERVER/metrics" |
+    grep -q "^gpufleet_vgpu_utilization_ratio{host=\"$FROM\",gpu=\"[^\"]*\",vm=\"demo-1\",vgpu_type=\"P40-8Q\"}"
+}
+wait_for "demo-1's vGPU utilisation in /metrics" 20 vgpu_metric
 "$CLI" vm migrate demo-1 > "$DIR/migrate" 2>&1 || fail "vm migrate: $(cat "$DIR/migrate")"
 moved() { to=$(vm_field demo-1 host); [ -n "$to" ] && [ "$to" != "$FROM" ] && observed demo-1; }
 wait_for "demo-1 observed on another host than $FROM" 30 moved
