@@ -172,7 +172,8 @@ void Agent::Reconcile(absl::Time now) {
   // writes nothing when it is the same).
   if (enrolled_ && (!observed_reported_ || out.observed != reported_observed_ ||
                     now >= next_observed_report_ || !state_.unreported.empty())) {
-    absl::Status s = controller_.PutInstances(options_.host, out.observed, state_.unreported);
+    absl::Status s =
+        controller_.PutInstances(options_.host, out.observed, state_.unreported, Creatable());
     Remember(s);
     if (s.ok()) {
       if (!state_.unreported.empty()) {
@@ -184,6 +185,20 @@ void Agent::Reconcile(absl::Time now) {
       next_observed_report_ = now + options_.resync_interval;
     }
   }
+}
+
+std::vector<GpuCreatable> Agent::Creatable() {
+  std::vector<GpuCreatable> out;
+  if (!reported_facts_.has_value()) return out;
+  for (const backends::PhysicalGpu& g : reported_facts_->gpus) {
+    absl::StatusOr<std::vector<backends::CreatableType>> types = backends_.vgpu->Creatable(g.id);
+    if (!types.ok()) {
+      Remember(types.status());  // that GPU is left out; the report goes up anyway
+      continue;
+    }
+    out.push_back({.gpu = g.id, .types = *std::move(types)});
+  }
+  return out;
 }
 
 void Agent::MigrateDepartures(absl::Time now) {

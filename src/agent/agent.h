@@ -97,6 +97,9 @@ class Agent {
   void HeartbeatAndFetch(absl::Time now);
   void Reconcile(absl::Time now);
   void MigrateDepartures(absl::Time now);
+  // What each GPU of the reported facts can create now (GPUs whose driver does not answer are
+  // left out).
+  std::vector<GpuCreatable> Creatable();
   void StopUnwantedVms();
   void StartReadyVms(const std::vector<backends::VgpuInstance>& observed);
   void PostTelemetry();

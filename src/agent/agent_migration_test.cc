@@ -128,6 +128,11 @@ TEST_F(AgentMigrationTest, TheSourceMigratesOntoTheDestinationsDeviceAndReportsT
   ASSERT_THAT(there, SizeIs(1));
   EXPECT_EQ(there[0].uuid, uuid_);
   EXPECT_TRUE(there[0].active);
+  // The reports carry what each GPU's driver can still create: h2's P40 holds one 8Q of 3.
+  ASSERT_THAT(dest_.creatable, SizeIs(1));
+  EXPECT_EQ(dest_.creatable[0].gpu, kGpu);
+  EXPECT_THAT(dest_.creatable[0].types,
+              ::testing::ElementsAre(backends::CreatableType{.type = "P40-8Q", .available = 2}));
   // Reported once: the departure is still listed until the controller drops it.
   clock_.Advance(absl::Seconds(61));
   source->Tick();

@@ -51,6 +51,14 @@ struct MigrationResult {
   bool operator==(const MigrationResult&) const = default;
 };
 
+// What one GPU's driver says it can create now (VgpuHost::Creatable), reported with the
+// instances so that the controller can show the driver's view beside its own plan.
+struct GpuCreatable {
+  std::string gpu{};
+  std::vector<backends::CreatableType> types{};
+  bool operator==(const GpuCreatable&) const = default;
+};
+
 struct HeartbeatReply {
   std::string state{};  // "ready", "maintenance", "down"
   absl::Duration next_heartbeat = absl::Seconds(10);
@@ -73,10 +81,12 @@ class ControllerApi {
   // nullopt when the controller's generation equals `known_generation` (304 Not Modified).
   virtual absl::StatusOr<std::optional<DesiredState>> GetDesired(
       const std::string& host, const std::string& known_generation) = 0;
-  // The observed instances, and the migrations done since the last report that succeeded.
+  // The observed instances, the migrations done since the last report that succeeded, and the
+  // types each GPU can create now.
   virtual absl::Status PutInstances(const std::string& host,
                                     const std::vector<backends::VgpuInstance>& observed,
-                                    const std::vector<MigrationResult>& migrations) = 0;
+                                    const std::vector<MigrationResult>& migrations,
+                                    const std::vector<GpuCreatable>& creatable) = 0;
   virtual absl::Status PostTelemetry(const std::string& host,
                                      const std::vector<backends::GpuSample>& gpus,
                                      const std::optional<backends::BmcReading>& bmc) = 0;

@@ -127,9 +127,10 @@ class HttpControllerApi final : public ControllerApi {
 
   absl::Status PutInstances(const std::string& host,
                             const std::vector<backends::VgpuInstance>& observed,
-                            const std::vector<MigrationResult>& migrations) override {
-    return Call("PUT", StrCat(HostPath(host), "/instances"), ObservedJson(observed, migrations),
-                "report instances")
+                            const std::vector<MigrationResult>& migrations,
+                            const std::vector<GpuCreatable>& creatable) override {
+    return Call("PUT", StrCat(HostPath(host), "/instances"),
+                ObservedJson(observed, migrations, creatable), "report instances")
         .status();
   }
 

@@ -79,6 +79,7 @@ class FakeController final : public ControllerApi {
   DesiredState desired{.generation = "g0"};
   std::vector<backends::VgpuInstance> reported;
   std::vector<MigrationResult> migrations;  // every one reported, in order
+  std::vector<GpuCreatable> creatable;      // with the last instances report
   int puts_host = 0, heartbeats = 0, fetches = 0, instance_reports = 0, telemetry = 0;
   std::map<std::string, absl::Duration> leases;
 
@@ -107,10 +108,12 @@ class FakeController final : public ControllerApi {
     return std::optional<DesiredState>(desired);
   }
   absl::Status PutInstances(const std::string&, const std::vector<backends::VgpuInstance>& observed,
-                            const std::vector<MigrationResult>& done) override {
+                            const std::vector<MigrationResult>& done,
+                            const std::vector<GpuCreatable>& types) override {
     if (!reachable || fail_put_instances) return absl::UnavailableError("unreachable");
     ++instance_reports;
     reported = observed;
+    creatable = types;
     for (const MigrationResult& m : done) migrations.push_back(m);
     return absl::OkStatus();
   }

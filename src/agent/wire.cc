@@ -71,7 +71,8 @@ std::string ReportableError(std::string text) {
 }  // namespace
 
 nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed,
-                            const std::vector<MigrationResult>& migrations) {
+                            const std::vector<MigrationResult>& migrations,
+                            const std::vector<GpuCreatable>& creatable) {
   nlohmann::json items = nlohmann::json::array();
   for (const backends::VgpuInstance& o : observed) {
     nlohmann::json j = {
@@ -82,6 +83,17 @@ nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed,
   }
   nlohmann::json body = {{"instances", std::move(items)}};
   if (!migrations.empty()) body["migrations"] = MigrationsJson(migrations);
+  if (!creatable.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const GpuCreatable& g : creatable) {
+      nlohmann::json types = nlohmann::json::array();
+      for (const backends::CreatableType& t : g.types) {
+        types.push_back({{"type", t.type}, {"available", t.available}});
+      }
+      list.push_back({{"gpu", g.gpu}, {"types", std::move(types)}});
+    }
+    body["creatable"] = std::move(list);
+  }
   return body;
 }
 

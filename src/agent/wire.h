@@ -24,7 +24,8 @@ inline constexpr int kMaxDesiredInstances = 4096;
 [[nodiscard]] nlohmann::json HostReportJson(const backends::HostFacts& facts);
 // PUT /api/v1/hosts/{host}/instances.
 [[nodiscard]] nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed,
-                                          const std::vector<MigrationResult>& migrations = {});
+                                          const std::vector<MigrationResult>& migrations = {},
+                                          const std::vector<GpuCreatable>& creatable = {});
 // The `migrations` list of that body; the agent's state file keeps unreported ones in it.
 [[nodiscard]] nlohmann::json MigrationsJson(const std::vector<MigrationResult>& migrations);
 // `what` prefixes errors ("agent state file x: migrations").

@@ -25,4 +25,11 @@ std::optional<std::string> FieldOf(const absl::Status& status) {
   return std::string(*payload);
 }
 
+absl::Status InvalidField(std::string_view field, std::string_view why) {
+  std::string message(field);
+  message += ": ";
+  message += why;
+  return WithField(absl::InvalidArgumentError(message), field);
+}
+
 }  // namespace gpufleet

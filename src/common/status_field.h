@@ -17,6 +17,9 @@ namespace gpufleet {
 // absl::Status cannot carry payloads when OK.
 [[nodiscard]] absl::Status WithField(absl::Status status, std::string_view field);
 
+// InvalidArgument "FIELD: WHY" with FIELD attached: the usual rejection of a request field.
+[[nodiscard]] absl::Status InvalidField(std::string_view field, std::string_view why);
+
 // The field attached by WithField, or nullopt when there is none.
 [[nodiscard]] std::optional<std::string> FieldOf(const absl::Status& status);
 

@@ -309,6 +309,7 @@ nlohmann::json InstancesReport::ToJson() const {
   }
   nlohmann::json out = {{"instances", list}};
   if (!migrations.empty()) out["migrations"] = MigrationReportsJson(migrations);
+  if (!creatable.empty()) out["creatable"] = CreatableJson(creatable);
   return out;
 }
 
@@ -318,6 +319,7 @@ absl::StatusOr<InstancesReport> DecodeInstancesReport(const nlohmann::json& body
   JsonReader r(body, "");
   const nlohmann::json* list = r.Array("instances");
   const nlohmann::json* migrations = r.Array("migrations", /*required=*/false);
+  const nlohmann::json* creatable = r.Array("creatable", /*required=*/false);
   GPUFLEET_RETURN_IF_ERROR(r.Finish());
   if (list->size() > kMaxReportedInstances) {
     return Invalid("instances", StrCat("more than ", kMaxReportedInstances, " instances"));
@@ -334,6 +336,9 @@ absl::StatusOr<InstancesReport> DecodeInstancesReport(const nlohmann::json& body
     report.instances.push_back(std::move(instance));
   }
   GPUFLEET_ASSIGN_OR_RETURN(report.migrations, DecodeMigrationReports(migrations));
+  if (creatable != nullptr) {
+    GPUFLEET_ASSIGN_OR_RETURN(report.creatable, DecodeCreatable(*creatable, catalog));
+  }
   return report;
 }
 
@@ -459,8 +464,11 @@ api::Response AgentSync::GetInstances(const api::Request& request) {
   for (const store::LeftoverInstance& l : leftovers) {
     left.push_back({{"uuid", l.uuid.ToString()}, {"vm", l.vm}, {"since", TimeText(l.observed_at)}});
   }
-  return api::Response::Json(
-      {{"host", host}, {"items", items}, {"missing", missing}, {"leftovers", left}});
+  return api::Response::Json({{"host", host},
+                              {"items", items},
+                              {"missing", missing},
+                              {"leftovers", left},
+                              {"creatable", CreatableJson(creatable_.Get(host))}});
 }
 
 api::Response AgentSync::PutInstances(const api::Request& request) {
@@ -476,7 +484,11 @@ api::Response AgentSync::PutInstances(const api::Request& request) {
   // (planned again inside the write, which sees the latest rows).
   absl::Status s = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
     GPUFLEET_ASSIGN_OR_RETURN(plan, PlanSync(tx, host, *report, *context_.catalog, now));
-    return absl::OkStatus();
+    if (report->creatable.empty()) return absl::OkStatus();
+    GPUFLEET_ASSIGN_OR_RETURN(std::vector<store::Gpu> gpus, tx.ListGpus(host));
+    std::map<std::string, std::string, std::less<>> board_of;
+    for (const store::Gpu& g : gpus) board_of[g.id] = g.board;
+    return CheckCreatable(report->creatable, host, board_of, *context_.catalog);
   });
   int migrations = 0;
   if (s.ok() && (plan.changes() || !report->migrations.empty())) {
@@ -492,6 +504,7 @@ api::Response AgentSync::PutInstances(const api::Request& request) {
     }
   }
   if (!s.ok()) return api::Response::Error(s);
+  creatable_.Set(host, std::move(report->creatable));
   return api::Response::Json({{"host", host},
                               {"observed", plan.observed},
                               {"missing", plan.missing},

@@ -11,6 +11,7 @@
 #include "api/router.h"
 #include "common/uuid.h"
 #include "controller/context.h"
+#include "controller/creatable.h"
 #include "controller/live_migration.h"
 #include "core/catalog.h"
 #include "nlohmann/json.hpp"
@@ -34,10 +35,12 @@ struct ReportedInstance {
 // The body of PUT /api/v1/hosts/{host}/instances:
 //   {"instances": [{"uuid": UUID, "gpu": PCI, "type": TYPE, "placement"?: -1..1023,
 //                   "vm"?: NAME, "active"?: BOOL}, ...],    at most kMaxReportedInstances
-//    "migrations"?: [{"vm": NAME, "to": HOST, "stun_ms"?: INT, "error"?: TEXT}, ...]}
+//    "migrations"?: [{"vm": NAME, "to": HOST, "stun_ms"?: INT, "error"?: TEXT}, ...],
+//    "creatable"?: [{"gpu": PCI, "types": [{"type": TYPE, "available": INT}, ...]}, ...]}
 struct InstancesReport {
   std::vector<ReportedInstance> instances;
   std::vector<MigrationReport> migrations;  // live_migration.h
+  std::vector<GpuCreatable> creatable;      // creatable.h
 
   // The canonical JSON form: every field present, types canonical.
   [[nodiscard]] nlohmann::json ToJson() const;
@@ -108,6 +111,7 @@ class AgentSync {
 
   Context context_;
   std::function<void()> on_observed_change_;
+  CreatableByHost creatable_;
 };
 
 // True when the request's If-None-Match lists `etag` (a strong ETag with its quotes; W/ prefixes

@@ -279,6 +279,56 @@ TEST_F(AgentSyncTest, LeftoverCopiesAreTrackedUntilTheirHostReportsThemGone) {
   EXPECT_TRUE(leftovers("r730-2").empty());
 }
 
+// The driver's view of what each GPU can still create goes up with the instances, is checked
+// against the host's inventory, and is read back beside them.
+TEST_F(AgentSyncTest, CreatableTypesAreCheckedAndReadBack) {
+  auto put = [&](const nlohmann::json& creatable) {
+    return tc_.Client().Put(
+        "/api/v1/hosts/r730-1/instances", Bearer(agent_),
+        nlohmann::json({{"instances", nlohmann::json::array()}, {"creatable", creatable}}).dump(),
+        "application/json");
+  };
+  auto ok =
+      put({{{"gpu", "0000:01:00.0"},
+            {"types",
+             {{{"type", "p40-8q"}, {"available", 3}}, {{"type", "P40-24Q"}, {"available", 1}}}}}});
+  ASSERT_EQ(ok->status, 200) << ok->body;
+  nlohmann::json got = JsonOf(tc_.Client().Get("/api/v1/hosts/r730-1/instances", Bearer(viewer_)));
+  ASSERT_EQ(got["creatable"].size(), 1u);
+  EXPECT_EQ(got["creatable"][0]["gpu"], "0000:01:00.0");
+  EXPECT_EQ(got["creatable"][0]["types"][0],
+            nlohmann::json({{"type", "P40-8Q"}, {"available", 3}}));
+  struct Case {
+    nlohmann::json creatable;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {{{{"gpu", "0000:09:00.0"}, {"types", nlohmann::json::array()}}}, "creatable[0].gpu"},
+      {{{{"gpu", "0000:01:00.0"}, {"types", {{{"type", "T4-4Q"}, {"available", 1}}}}}},
+       "creatable[0].types[0].type"},
+      {{{{"gpu", "0000:01:00.0"}, {"types", {{{"type", "P40-8Q"}, {"available", -1}}}}}},
+       "creatable[0].types[0].available"},
+      {{{{"gpu", "0000:01:00.0"},
+         {"types",
+          {{{"type", "P40-8Q"}, {"available", 1}}, {{"type", "P40-8Q"}, {"available", 2}}}}}},
+       "creatable[0].types[1].type"},
+      {{{{"gpu", "0000:01:00.0"}}}, "creatable[0].types"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.creatable.dump());
+    auto r = put(c.creatable);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << r->body;
+    EXPECT_EQ(JsonOf(r)["field"], c.field);
+  }
+  got = JsonOf(tc_.Client().Get("/api/v1/hosts/r730-1/instances", Bearer(viewer_)));
+  EXPECT_EQ(got["creatable"][0]["types"][0]["available"], 3) << "a rejected report changes nothing";
+  ASSERT_EQ(Report(kNothing)->status, 200);  // an agent that does not say forgets it
+  EXPECT_TRUE(
+      JsonOf(tc_.Client().Get("/api/v1/hosts/r730-1/instances", Bearer(viewer_)))["creatable"]
+          .empty());
+}
+
 TEST_F(AgentSyncTest, RunningVmGoesBackToPlacedWhenAllInstancesDisappear) {
   std::vector<std::string> web = CreateVm("web-1", 1);
   Report({Instance(web[0])});
