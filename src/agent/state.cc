@@ -64,9 +64,14 @@ absl::StatusOr<AgentState> DecodeAgentState(std::string_view text, std::string_v
     }
     for (std::size_t i = 0; i < departed->size(); ++i) {
       const nlohmann::json& vm = (*departed)[i];
-      if (!vm.is_string() || vm.get_ref<const std::string&>().empty()) {
-        return absl::InvalidArgumentError(
-            StrCat(what, ": departed[", i, "]: expected a VM name, got ", DescribeJson(vm)));
+      // VM names are 1 to 253 characters (as the controller's and the migration reports').
+      if (!vm.is_string() || vm.get_ref<const std::string&>().empty() ||
+          vm.get_ref<const std::string&>().size() > 253) {
+        return absl::InvalidArgumentError(StrCat(
+            what, ": departed[", i, "]: expected a VM name of 1 to 253 characters, got ",
+            vm.is_string()
+                ? StrCat("a string of ", vm.get_ref<const std::string&>().size(), " characters")
+                : DescribeJson(vm)));
       }
       state.departed.insert(vm.get<std::string>());
     }

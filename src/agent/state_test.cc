@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "agent/testing.h"
+#include "common/strings.h"
 #include "gtest/gtest.h"
 
 namespace gpufleet::agent {
@@ -45,6 +46,9 @@ TEST(AgentStateTest, BadFieldsAreNamed) {
       {"{", "state"},
       {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"departed":[3]})",
        "departed[0]: expected a VM name"},
+      {StrCat(R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"departed":[")",
+              std::string(254, 'v'), R"("]})"),
+       "departed[0]: expected a VM name of 1 to 253 characters, got a string of 254"},
       {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"migrations":[{"vm":"a","to":"b"}]})",
        "migrations[0].stun_ms: exactly one of stun_ms and error"},
       {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"migrations":[{"vm":"a","to":"b","stun_ms":-1}]})",

@@ -101,6 +101,9 @@ class AgentSync {
       : context_(context), on_observed_change_(std::move(on_observed_change)) {}
 
   absl::Status AddRoutes(api::Router& router);
+  // Drops what is kept in memory of a deleted host (its last creatable types), so that a host
+  // registered again under the name does not show them before its agent reports.
+  void ForgetHost(const std::string& host) { creatable_.Set(host, {}); }
 
   static constexpr int kMaxEventsPerKind = 32;
 

@@ -281,6 +281,30 @@ TEST_F(AgentSyncTest, LeftoverCopiesAreTrackedUntilTheirHostReportsThemGone) {
 
 // The driver's view of what each GPU can still create goes up with the instances, is checked
 // against the host's inventory, and is read back beside them.
+// A deleted host takes its last creatable types with it: registered again under the same name,
+// it shows none until its agent reports.
+TEST_F(AgentSyncTest, ADeletedHostForgetsItsCreatableTypes) {
+  auto r = tc_.Client().Put(
+      "/api/v1/hosts/r730-2/instances", Bearer(other_agent_),
+      nlohmann::json(
+          {{"instances", nlohmann::json::array()},
+           {"creatable",
+            {{{"gpu", "0000:01:00.0"}, {"types", {{{"type", "P40-8Q"}, {"available", 3}}}}}}}})
+          .dump(),
+      "application/json");
+  ASSERT_EQ(r->status, 200) << r->body;
+  auto creatable = [&] {
+    return JsonOf(tc_.Client().Get("/api/v1/hosts/r730-2/instances", Bearer(viewer_)))["creatable"];
+  };
+  ASSERT_EQ(creatable().size(), 1u);
+  auto deleted = tc_.Client().Delete("/api/v1/hosts/r730-2", Bearer(tc_.admin_token()));
+  ASSERT_EQ(deleted->status, 204) << deleted->body;
+  nlohmann::json spare = P40Host(1);
+  spare["state"] = "maintenance";
+  ASSERT_EQ(PutHost("r730-2", spare), 201);
+  EXPECT_TRUE(creatable().empty());
+}
+
 TEST_F(AgentSyncTest, CreatableTypesAreCheckedAndReadBack) {
   auto put = [&](const nlohmann::json& creatable) {
     return tc_.Client().Put(

@@ -21,6 +21,7 @@ Controller::Controller(store::Store& store, const os::Clock& clock, ControllerOp
   auth_ = std::make_unique<TokenAuth>(context_, options_.auth);
   InventoryOptions inventory = options_.inventory;
   inventory.credentials_revoked = [this] { auth_->ForgetAll(); };
+  inventory.host_deleted = [this](const std::string& host) { agent_sync_->ForgetHost(host); };
   inventory_ = std::make_unique<Inventory>(context_, inventory);
   vms_ = std::make_unique<Vms>(context_);
   plans_ = std::make_unique<Plans>(context_);

@@ -400,6 +400,7 @@ api::Response Inventory::DeleteHost(const api::Request& request) {
   });
   if (!s.ok()) return api::Response::Error(s);
   if (revoked && options_.credentials_revoked) options_.credentials_revoked();
+  if (options_.host_deleted) options_.host_deleted(name);
   return api::Response::NoContent();
 }
 

@@ -25,6 +25,9 @@ struct InventoryOptions {
   // Called after a host's deletion removed its agent's credential (the controller empties the
   // verified-credential cache, so the agent is refused at once).
   std::function<void()> credentials_revoked{};
+  // Called after a host's deletion committed, with its name (the controller drops what it keeps
+  // of the host in memory, such as the creatable types its agent last reported).
+  std::function<void(const std::string&)> host_deleted{};
 };
 
 inline constexpr int kMissedHeartbeats = 3;
