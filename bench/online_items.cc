@@ -50,6 +50,45 @@ void LatencyByRequest(const Cluster& c, const std::vector<int>& arrivals,
   }
 }
 
+// The requests the default policy's rows do not time, each on its own copy of the fleet with
+// the engine alone (no baseline implements them): the same arrivals under spread and under
+// consolidate, and whole GPUs (pass-through) under the default policy.
+void OtherRequestRows(const BenchOptions& o, const Cluster& base, const std::vector<int>& arrivals,
+                      const std::string& size, Report& report) {
+  auto rows = [&](const std::string& workload, const LatencyStats& s, std::string note) {
+    report.rows.push_back(
+        {workload, size, "decisions/s", Number(s.per_second), {}, "", Verdict::kInfo, ""});
+    report.rows.push_back({workload,
+                           size,
+                           "p99 latency (us)",
+                           Number(s.p99_us),
+                           {},
+                           "",
+                           Verdict::kInfo,
+                           StrCat(note, s.decisions, " decisions timed, ", s.accepted, " placed")});
+  };
+  for (planner::Policy policy : {planner::Policy::kSpread, planner::Policy::kConsolidate}) {
+    Cluster c = base;
+    std::unique_ptr<OnlinePlacer> p = NewGpufleetEngine(policy);
+    p->Prepare(c);
+    rows(StrCat("online placement, ", PolicyName(policy)),
+         TimePlacements(*p, c, arrivals, o.budget_s, 20), "the default rows' arrivals; ");
+  }
+  Cluster c = base;
+  std::vector<int> whole;
+  for (int i = 0; i < 2000; ++i) {
+    planner::Vm vm;
+    vm.name = StrCat("pt", i);
+    vm.need.passthrough = true;
+    whole.push_back(static_cast<int>(c.vms.size()));
+    c.vms.push_back(std::move(vm));
+  }
+  std::unique_ptr<OnlinePlacer> p = NewGpufleetEngine(planner::Policy::kFragmentationAware);
+  p->Prepare(c);
+  rows("online, pass-through (whole GPU)", TimePlacements(*p, c, whole, o.budget_s, 20),
+       "VMs asking for any whole GPU, one by one; ");
+}
+
 }  // namespace
 
 void OnlineRows(const BenchOptions& o, Report& report) {
@@ -111,6 +150,7 @@ void OnlineRows(const BenchOptions& o, Report& report) {
     report.rows.push_back(std::move(rate));
     report.rows.push_back(std::move(p99));
     if (full) LatencyByRequest(base, arrivals, stats, report);
+    if (full) OtherRequestRows(o, base, arrivals, size, report);
     if (full) {
       const LatencyStats& api = stats.back();
       report.rows.push_back(

@@ -591,11 +591,12 @@ Decision Placer::Scan(const Cluster& cluster, int vm_index) const {
   return Decision{std::nullopt, why};
 }
 
-// One ordered run of index entries that share the first three score components: the GPUs of
-// one index set that can take `type`. Partly filled equal-size GPUs carry their waste in the
-// key's first element (their tier is the stream's), empty GPUs their tier.
+// One ordered run of index entries whose scores follow the set's order: the GPUs of one index
+// set that can take `type` (nullptr: pass-through). Under the default policy partly filled
+// equal-size GPUs carry their waste in the key's first element (their tier is the stream's),
+// empty GPUs their tier; spread and consolidate decode their keys as placer.h (Key) packs them.
 struct Placer::Stream {
-  enum class Order { kFree, kTier, kFixed };
+  enum class Order { kFree, kTier, kFixed, kPassthrough };
   const std::set<Key>* set = nullptr;
   std::set<Key>::const_iterator it;
   const core::VgpuType* type = nullptr;
@@ -603,18 +604,47 @@ struct Placer::Stream {
   Order order = Order::kFixed;
   long long tier = 0;
   long long waste = 0;
+  Policy policy = Policy::kFragmentationAware;
+  long long board_mib = 1;  // the board's framebuffer
+  long long used_mib = 0;   // kFixed: the MIG layout's framebuffer in use
 
   [[nodiscard]] Score ScoreOf(const Key& k) const {
     const auto& [first, h, g] = k;
+    if (order == Order::kPassthrough) return {1, first == 1 ? 0 : 1, 0, h, g};
+    const long long fb = type->framebuffer_mib;
+    switch (policy) {
+      case Policy::kFragmentationAware:
+        break;
+      case Policy::kSpread: {  // HostCandidates: used after, the host's VMs, size
+        long long vms = first;
+        long long used_after = used_mib + fb;  // an empty GPU's used_mib is 0
+        if (order == Order::kFree) {
+          vms = first % kSpan;
+          used_after = (first / kSpan + 1) * fb;
+        }
+        return {used_after * 1000 / board_mib, vms, fb, h, g};
+      }
+      case Policy::kConsolidate: {  // fullest GPU in use first, then empty GPUs
+        if (order == Order::kTier) return {1000, first == 1 ? 0 : 1, fb, h, g};
+        long long host_part = first;
+        long long used_after = used_mib + fb;
+        if (order == Order::kFree) {
+          host_part = first % kSpan;
+          used_after = (type->max_instances - first / kSpan + 1) * fb;
+        }
+        return {-(used_after * 1000 / board_mib), host_part, fb, h, g};
+      }
+    }
     switch (order) {
       case Order::kFree:  // waste after one more instance
-        return {tier, type->framebuffer_mib, first - 1, h, g};
+        return {tier, fb, first - 1, h, g};
       case Order::kTier:
-        return {first, type->framebuffer_mib, waste, h, g};
+        return {first, fb, waste, h, g};
       case Order::kFixed:
+      case Order::kPassthrough:
         break;
     }
-    return {tier, type->framebuffer_mib, waste, h, g};
+    return {tier, fb, waste, h, g};
   }
 };
 
@@ -622,8 +652,8 @@ std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index)
   const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
   // Several vGPUs by requirement must share a board and series: the per-family choice is the
   // scan's (HostCandidates), and a host's best family is not met first in stream order.
-  if (!use_index_ || vm.need.passthrough || vm.vgpus < 1 ||
-      (vm.vgpus > 1 && vm.need.type == nullptr) || options_.policy != Policy::kFragmentationAware ||
+  if (!use_index_ || vm.vgpus < 1 ||
+      (vm.vgpus > 1 && vm.need.type == nullptr && !vm.need.passthrough) ||
       !options_.capacity.allow_recarve) {
     return std::nullopt;
   }
@@ -686,11 +716,36 @@ std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index)
 
 bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
                         std::vector<Stream>& out) const {
+  const Policy policy = options_.policy;
+  const bool default_policy = policy == Policy::kFragmentationAware;
   auto add = [&](const std::set<Key>& set, const core::VgpuType* type, Fit fit, Stream::Order order,
-                 long long tier, long long waste) {
+                 long long tier, long long waste, long long board_mib = 1, long long used = 0) {
     if (set.empty()) return;
-    out.push_back(Stream{&set, set.begin(), type, fit, order, tier, waste});
+    out.push_back(
+        Stream{&set, set.begin(), type, fit, order, tier, waste, policy, board_mib, used});
   };
+  if (vm.need.passthrough) {
+    // Every policy scores a free GPU alike (HostCandidates): hosts running VMs first, then host
+    // and GPU order; spread's empty-GPU keys carry the host's VMs instead of that tier.
+    if (policy == Policy::kSpread) return false;
+    for (const core::Board* board : boards_) {
+      if (!vm.need.boards.empty() &&
+          std::find(vm.need.boards.begin(), vm.need.boards.end(), board) == vm.need.boards.end()) {
+        continue;
+      }
+      if (mixed_boards_.contains(board)) return false;  // an empty mixed-size GPU is free too
+      for (bool mig : {false, true}) {
+        if (auto it = empty_.find({board, mig}); it != empty_.end()) {
+          add(it->second, nullptr, Fit{GpuMode::kPassthrough, -1}, Stream::Order::kPassthrough, 0,
+              0);
+        }
+      }
+      if (auto it = passthrough_free_.find(board); it != passthrough_free_.end()) {
+        add(it->second, nullptr, Fit{GpuMode::kPassthrough, -1}, Stream::Order::kPassthrough, 0, 0);
+      }
+    }
+    return true;
+  }
   for (const core::Board* board : boards_) {
     if (!vm.need.boards.empty() &&
         std::find(vm.need.boards.begin(), vm.need.boards.end(), board) == vm.need.boards.end()) {
@@ -711,6 +766,7 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
     }
     if (plain.empty() && on_mig.empty()) continue;
     if (mixed_boards_.contains(board)) return false;
+    const long long board_mib = board->framebuffer_mib;
     const MixedSizeGeometry& geo = GeometryFor(cluster, *board);
     Gpu blank;
     blank.board = board;
@@ -728,6 +784,10 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
         const bool on_mig_gpu = std::find(on_mig.begin(), on_mig.end(), type) != on_mig.end();
         std::optional<Fit> fresh = FitOn(blank, *type, geo, options_.capacity);
         if (!fresh) continue;
+        // Spread and consolidate order by framebuffer in per mille of the board: one more
+        // instance must move that number, or the keys' order is not the scores'.
+        if (!default_policy && static_cast<long long>(type->framebuffer_mib) * 1000 < board_mib)
+          return false;
         const long long empty_waste =
             fresh->mode == GpuMode::kEqualSize
                 ? board->framebuffer_mib -
@@ -735,18 +795,18 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
                 : 0;
         if (on_plain) {
           if (const auto* set = empty_set(false))
-            add(*set, type, *fresh, Stream::Order::kTier, 0, empty_waste);
+            add(*set, type, *fresh, Stream::Order::kTier, 0, empty_waste, board_mib);
         }
         if (on_mig_gpu) {
           if (const auto* set = empty_set(true))
-            add(*set, type, *fresh, Stream::Order::kTier, 0, empty_waste);
+            add(*set, type, *fresh, Stream::Order::kTier, 0, empty_waste, board_mib);
         }
         // Partly filled GPUs: tier 0, or 3 under the reserve (after the empty GPUs' 1 and 2).
-        const long long in_use_tier = outlook.Reserve(*board, *type) ? 3 : 0;
+        const long long in_use_tier = default_policy && outlook.Reserve(*board, *type) ? 3 : 0;
         if (!type->mig_backed) {
           if (auto it = partial_.find(type); it != partial_.end())
             add(it->second, type, Fit{GpuMode::kEqualSize, -1}, Stream::Order::kFree, in_use_tier,
-                0);
+                0, board_mib);
           continue;
         }
         if (!on_mig_gpu) continue;
@@ -764,6 +824,11 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
             cached->second = FitOn(LayoutGpu(board, layout), *type, geo, options_.capacity);
           if (!cached->second) continue;
           const Fit fit = *cached->second;
+          if (!default_policy) {
+            if (!group.used_mib) group.used_mib = UsedFramebufferMib(LayoutGpu(board, layout));
+            add(group.gpus, type, fit, Stream::Order::kFixed, 0, 0, board_mib, *group.used_mib);
+            continue;
+          }
           auto free_before = [&](const core::VgpuType& t) {
             auto [it, computed] = group.free.try_emplace(&t);
             if (computed) it->second = FreeCount(LayoutGpu(board, layout), t, geo);
@@ -779,7 +844,7 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
             return it->second;
           };
           add(group.gpus, type, fit, Stream::Order::kFixed, in_use_tier,
-              MixLoss(mix, free_before, free_after));
+              MixLoss(mix, free_before, free_after), board_mib);
         }
       }
     }
@@ -790,8 +855,8 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
 void Placer::Commit(Cluster& cluster, const Assignment& a, bool what_if) {
   HostUsage& u = hosts_[static_cast<std::size_t>(a.host)];
   // Out of the index before the change, back in after; a host's first VM moves its empty GPUs
-  // from tier 2 to tier 1.
-  const bool first_vm = u.vms == 0;
+  // from tier 2 to tier 1 (under spread, every VM moves the host's keys).
+  const bool first_vm = KeysFollowHost(u, true);
   if (use_index_) {
     if (first_vm) {
       IndexHost(cluster, a.host, false);

@@ -16,9 +16,12 @@
 // The index answers a decision under the default (fragmentation-aware) policy without looking at
 // GPUs that cannot take the request: partly filled equal-size GPUs per type, in-use MIG GPUs per
 // board grouped by their exact MIG layout (a handful of layouts stand for thousands of GPUs), and
-// empty GPUs per board. Its answer is the full scan's answer (tests compare them decision by
-// decision on random clusters); what it does not cover (spread and consolidate, pass-through,
-// boards with mixed-size GPUs) and every rejection takes the full scan, which also explains.
+// empty GPUs per board, and unused pass-through GPUs per board. Spread and consolidate read the
+// same sets with their own scores (the keys carry what their order needs). Its answer is the
+// full scan's answer (tests compare them decision by decision on random clusters, under every
+// policy); what it does not cover (boards with mixed-size GPUs, pass-through under spread,
+// several vGPUs by requirement, no re-carving) and every rejection takes the full scan, which
+// also explains.
 //
 // Not thread-safe; the Cluster passed to each call must be the one given at construction, changed
 // only through Commit and Remove.
@@ -80,7 +83,12 @@ class Placer {
 
  private:
   using Score = std::array<long long, 5>;
-  using Key = std::tuple<int, int, int>;  // (order, host, gpu)
+  // (order, host, gpu). The order is the policy's: under the default policy a partly filled
+  // GPU's free instances, an empty GPU's tier, 0 for in-use MIG GPUs; consolidate packs its
+  // host part (0 when the host runs VMs, else 1) below kSpan; spread orders by instances
+  // (times kSpan) and the host's VMs, which is why its keys change with every VM on the host.
+  using Key = std::tuple<int, int, int>;
+  static constexpr int kSpan = 1 << 20;
   using MigLayout = std::vector<std::pair<const core::VgpuType*, int>>;
   struct HostUsage {
     int cpus = 0;
@@ -115,6 +123,9 @@ class Placer {
   bool StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
                   std::vector<Stream>& out) const;
   void IndexGpu(const Cluster& cluster, int host, int gpu, bool add);
+  // Whether a change of the host's VM count moves the keys of all its GPUs: always under
+  // spread, else only for its first VM and its last.
+  [[nodiscard]] bool KeysFollowHost(const HostUsage& usage, bool adding) const;
   void IndexHost(const Cluster& cluster, int host, bool add);
   void Track(int vm, const Cluster& cluster, const Location& loc, int sign);
 
@@ -134,8 +145,11 @@ class Placer {
   std::map<const core::VgpuType*, std::set<Key>> partial_;
   std::map<const core::VgpuType*, long long> partial_free_;
   // Empty GPUs a carving may take, per board and whether the GPU is in MIG mode:
-  // (tier, host, gpu); tier 1 when the host runs VMs, 2 when it runs none.
+  // (tier, host, gpu); tier 1 when the host runs VMs, 2 when it runs none (under spread: the
+  // host's VMs instead of the tier).
   std::map<std::pair<const core::Board*, bool>, std::set<Key>> empty_;
+  // GPUs in pass-through mode that no VM uses, per board: (tier, host, gpu).
+  std::map<const core::Board*, std::set<Key>> passthrough_free_;
   // In-use MIG GPUs per board, grouped by their exact layout: (0, host, gpu).
   struct MigGroup {
     std::set<Key> gpus;
@@ -145,6 +159,7 @@ class Placer {
     mutable std::map<const core::VgpuType*, std::optional<Fit>> fits;
     mutable std::map<const core::VgpuType*, int> free;
     mutable std::map<std::pair<const core::VgpuType*, const core::VgpuType*>, int> free_after;
+    mutable std::optional<int> used_mib;  // the layout's framebuffer in use
   };
   std::map<const core::Board*, std::map<MigLayout, MigGroup>> mig_;
   // Instances per MIG-backed type on the in-use MIG GPUs of each board: the observed mix.

@@ -98,8 +98,9 @@ void Placer::Remove(Cluster& cluster, int vm, const std::optional<Location>& loc
   const Location loc = location ? *location : LocationOf(vm);
   if (loc.host < 0 || loc.gpus.empty()) return;
   HostUsage& u = hosts_[static_cast<std::size_t>(loc.host)];
-  // The host's last VM moves its empty GPUs from tier 1 back to tier 2.
-  const bool last_vm = u.vms == 1;
+  // The host's last VM moves its empty GPUs from tier 1 back to tier 2 (under spread, every VM
+  // moves the host's keys).
+  const bool last_vm = KeysFollowHost(u, false);
   if (use_index_) {
     if (last_vm) {
       IndexHost(cluster, loc.host, false);
@@ -153,10 +154,30 @@ void Placer::IndexGpu(const Cluster& cluster, int host, int gpu_index, bool add)
     add ? (void)set.insert(key) : (void)set.erase(key);
   };
   const int n = static_cast<int>(gpu.instances.size());
+  // The policy's parts of the keys (placer.h, Key); the host's as of now, so a caller that
+  // changes the host's VM count takes the GPUs out first (KeysFollowHost).
+  const int vms = std::min(hosts_[static_cast<std::size_t>(host)].vms, kSpan - 1);
+  const int tier = vms > 0 ? 1 : 2;
+  int partial_order = 0, mig_order = 0, empty_order = tier;
+  switch (options_.policy) {
+    case Policy::kFragmentationAware:
+      break;
+    case Policy::kConsolidate:
+      mig_order = tier - 1;
+      partial_order = tier - 1;  // plus the free instances below
+      break;
+    case Policy::kSpread:
+      mig_order = empty_order = vms;
+      partial_order = std::min(n, 2047) * kSpan + vms;
+      break;
+  }
   if (gpu.mode == GpuMode::kEqualSize && gpu.carved != nullptr && n > 0 &&
       n < gpu.carved->max_instances) {
-    update(partial_[gpu.carved], {gpu.carved->max_instances - n, host, gpu_index});
-    partial_free_[gpu.carved] += (add ? 1 : -1) * (gpu.carved->max_instances - n);
+    const int free = gpu.carved->max_instances - n;
+    if (options_.policy == Policy::kFragmentationAware) partial_order = free;
+    if (options_.policy == Policy::kConsolidate) partial_order += free * kSpan;
+    update(partial_[gpu.carved], {partial_order, host, gpu_index});
+    partial_free_[gpu.carved] += (add ? 1 : -1) * free;
   }
   if (gpu.mode == GpuMode::kMig && n > 0) {
     auto& mix = mig_mix_[gpu.board];
@@ -168,13 +189,20 @@ void Placer::IndexGpu(const Cluster& cluster, int host, int gpu_index, bool add)
     std::sort(layout.begin(), layout.end());
     auto& groups = mig_[gpu.board];
     auto it = groups.try_emplace(std::move(layout)).first;
-    update(it->second.gpus, {0, host, gpu_index});
+    update(it->second.gpus, {mig_order, host, gpu_index});
     if (it->second.gpus.empty()) groups.erase(it);
   }
-  if (n == 0 && gpu.passthrough_vm < 0 && gpu.mode != GpuMode::kPassthrough) {
-    const int tier = hosts_[static_cast<std::size_t>(host)].vms > 0 ? 1 : 2;
-    update(empty_[{gpu.board, gpu.mode == GpuMode::kMig}], {tier, host, gpu_index});
+  if (n == 0 && gpu.passthrough_vm < 0) {
+    if (gpu.mode == GpuMode::kPassthrough) {
+      update(passthrough_free_[gpu.board], {tier, host, gpu_index});
+    } else {
+      update(empty_[{gpu.board, gpu.mode == GpuMode::kMig}], {empty_order, host, gpu_index});
+    }
   }
+}
+
+bool Placer::KeysFollowHost(const HostUsage& usage, bool adding) const {
+  return options_.policy == Policy::kSpread || usage.vms == (adding ? 0 : 1);
 }
 
 }  // namespace gpufleet::planner::internal

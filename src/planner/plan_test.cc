@@ -361,8 +361,12 @@ TEST(PlanPropertyTest, EqualSizeDemandHasNoGapToTheBound) {
 }
 
 // The indexed fast path decides exactly as the full scan does, decision after decision, for exact
-// types (time-sliced and MIG-backed), requirements and several vGPUs per VM, with VMs leaving.
-TEST(PlacerIndexTest, FastPathMatchesTheFullScan) {
+// types (time-sliced and MIG-backed), requirements, pass-through and several vGPUs per VM, with
+// VMs leaving, under every policy.
+void ExpectFastPathMatchesTheFullScan(Policy policy) {
+  SCOPED_TRACE(PolicyName(policy));
+  PlaceOptions options;
+  options.policy = policy;
   const std::vector<std::string> types = {
       "P40-3Q",  "P40-8Q",   "P40-24Q",     "T4-4Q",       "T4-16Q",      "A16-2Q",   "A16-4Q",
       "L40S-8Q", "L40S-48Q", "A100D-2-20C", "A100D-1-10C", "A100D-3-40C", "A100D-20C"};
@@ -395,13 +399,19 @@ TEST(PlacerIndexTest, FastPathMatchesTheFullScan) {
         if (rng() % 4 == 0) x.need.mig = true;
         if (rng() % 4 == 0) x.need.boards = {&BoardNamed(boards[rng() % boards.size()])};
       }
+      if (kind == 3) {  // whole GPUs, one or two
+        x.need = Requirement{};
+        x.need.passthrough = true;
+        x.vgpus = 1 + static_cast<int>(rng() % 2);
+        if (rng() % 2 == 0) x.need.boards = {&BoardNamed(boards[rng() % boards.size()])};
+      }
       x.cpus = static_cast<int>(rng() % 8);
       if (rng() % 5 == 0) x.anti_affinity = StrCat("g", rng() % 2);
       if (rng() % 8 == 0) x.host_labels["zone"] = "z1";
       vms.push_back(vm);
     }
     Cluster a = c, b = c;
-    internal::Placer indexed(a, {}, true), scan(b, {}, false);
+    internal::Placer indexed(a, options, true), scan(b, options, false);
     std::vector<int> running;
     for (int vm : vms) {
       Decision x = indexed.Decide(a, vm);
@@ -442,7 +452,20 @@ TEST(PlacerIndexTest, FastPathMatchesTheFullScan) {
   EXPECT_GT(placed, 1500);
   EXPECT_GT(removed, 300);
   EXPECT_GT(decisions, placed);
-  EXPECT_GT(fast, placed * 9 / 10);  // the index answered nearly every placement
+  // The index answered nearly every placement (under spread, pass-through takes the scan).
+  EXPECT_GT(fast, placed * (policy == Policy::kSpread ? 8 : 9) / 10);
+}
+
+TEST(PlacerIndexTest, FastPathMatchesTheFullScan) {
+  ExpectFastPathMatchesTheFullScan(Policy::kFragmentationAware);
+}
+
+TEST(PlacerIndexTest, FastPathMatchesTheFullScanWhenSpreading) {
+  ExpectFastPathMatchesTheFullScan(Policy::kSpread);
+}
+
+TEST(PlacerIndexTest, FastPathMatchesTheFullScanWhenConsolidating) {
+  ExpectFastPathMatchesTheFullScan(Policy::kConsolidate);
 }
 
 // The same on boards large enough for the reserve (placer.h), driven near full with VMs leaving,
