@@ -201,6 +201,35 @@ void Placer::IndexGpu(const Cluster& cluster, int host, int gpu_index, bool add)
   }
 }
 
+void Placer::Commit(Cluster& cluster, const Assignment& a, bool what_if) {
+  HostUsage& u = hosts_[static_cast<std::size_t>(a.host)];
+  // Out of the index before the change, back in after; a host's first VM moves its empty GPUs
+  // from tier 2 to tier 1 (under spread, every VM moves the host's keys).
+  const bool first_vm = KeysFollowHost(u, true);
+  if (use_index_) {
+    if (first_vm) {
+      IndexHost(cluster, a.host, false);
+    } else {
+      for (int g : a.gpus) IndexGpu(cluster, a.host, g, false);
+    }
+  }
+  Apply(cluster, a);
+  const std::size_t vm = static_cast<std::size_t>(a.vm);
+  Track(a.vm, cluster, Location{a.host, a.gpus}, +1);
+  if (!what_if) {
+    if (where_.size() <= vm) where_.resize(vm + 1);
+    where_[vm] = Location{a.host, a.gpus};
+    ++seats_used_[EditionOf(cluster.vms[vm], a.types.front())];
+  }
+  if (use_index_) {
+    if (first_vm) {
+      IndexHost(cluster, a.host, true);
+    } else {
+      for (int g : a.gpus) IndexGpu(cluster, a.host, g, true);
+    }
+  }
+}
+
 bool Placer::KeysFollowHost(const HostUsage& usage, bool adding) const {
   return options_.policy == Policy::kSpread || usage.vms == (adding ? 0 : 1);
 }
