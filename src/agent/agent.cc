@@ -130,6 +130,11 @@ void Agent::HeartbeatAndFetch(absl::Time now) {
   if (!desired->has_value()) return;  // unchanged
   state_.desired = **std::move(desired);
   for (const DesiredInstance& d : state_.desired.instances) state_.owned.insert(d.uuid);
+  if (options_.log) {
+    for (const StartHold& h : state_.desired.holds) {
+      options_.log(StrCat("not starting vm ", h.vm, " yet: ", h.reason));
+    }
+  }
   // The new desired state is on disk before anything acts on it.
   (void)Persist();
   reconcile_wanted_ = true;
@@ -282,6 +287,8 @@ void Agent::StartReadyVms(const std::vector<backends::VgpuInstance>& observed) {
   }
   std::map<std::string, std::vector<Uuid>> wanted;
   for (const DesiredInstance& d : state_.desired.instances) wanted[d.vm].push_back(d.uuid);
+  // A VM that may still run on another host waits (the controller lifts the hold).
+  for (const StartHold& h : state_.desired.holds) wanted.erase(h.vm);
   std::set<Uuid> present;
   for (const backends::VgpuInstance& o : observed) present.insert(o.uuid);
   std::set<std::string> running;

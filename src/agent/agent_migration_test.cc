@@ -78,11 +78,13 @@ class AgentMigrationTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::unique_ptr<Agent> MakeAgent(int i, testing::FakeController& controller, bool live) {
+  std::unique_ptr<Agent> MakeAgent(int i, testing::FakeController& controller, bool live,
+                                   std::vector<std::string>* log = nullptr) {
     const std::string host = StrCat("h", i + 1);
     state_.push_back(std::make_unique<StateFile>(*fs_, StrCat(dir_, "/", host)));
     AgentOptions options{
         .host = host, .enrolment_token = "gfe_token", .manage_vms = true, .live_migration = live};
+    if (log != nullptr) options.log = [log](std::string_view line) { log->emplace_back(line); };
     auto agent = std::make_unique<Agent>(
         options,
         AgentBackends{.vgpu = vgpu_[static_cast<std::size_t>(i)].get(),
@@ -227,6 +229,29 @@ TEST(MigrationWireTest, ErrorsAreMadeReportable) {
   EXPECT_EQ(body["migrations"][1]["error"].get<std::string>(), std::string(1023, 'x'));
   EXPECT_EQ(body["migrations"][2]["stun_ms"], 2500);
   EXPECT_NO_THROW((void)body.dump());
+}
+
+// A VM the controller holds (it may still run on another host) is not started, even where the
+// hypervisor would allow it; once the hold is lifted, it starts.
+TEST_F(AgentMigrationTest, AHeldVmStartsOnlyOnceTheControllerLiftsTheHold) {
+  ASSERT_TRUE(hypervisor_[0]->StopVm("ws").ok());  // nothing would refuse a start on h2 now
+  dest_.desired.holds = {{.vm = "ws", .reason = "still on h1"}};
+  std::vector<std::string> log;
+  std::unique_ptr<Agent> dest = MakeAgent(1, dest_, true, &log);
+  dest->Tick();
+  ASSERT_THAT(*vgpu_[1]->ListInstances(), SizeIs(1));  // its vGPU is made, ready
+  EXPECT_THAT(VmsOn(1), IsEmpty());
+  EXPECT_THAT(log, ::testing::Contains(HasSubstr("not starting vm ws yet: still on h1")));
+  clock_.Advance(absl::Seconds(61));  // a resync changes nothing
+  dest->Tick();
+  EXPECT_THAT(VmsOn(1), IsEmpty());
+
+  dest_.desired.generation = "g2";
+  dest_.desired.holds.clear();
+  clock_.Advance(absl::Seconds(11));  // the next heartbeat fetches the document without it
+  dest->Tick();
+  ASSERT_THAT(VmsOn(1), SizeIs(1));
+  EXPECT_TRUE(VmsOn(1)[0].running);
 }
 
 }  // namespace

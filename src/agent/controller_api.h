@@ -35,10 +35,19 @@ struct Departure {
   bool operator==(const Departure&) const = default;
 };
 
+// A VM desired here that must not be started yet, because it may still run on another host (a
+// live migration to here not over, or another host still reporting one of its vGPUs).
+struct StartHold {
+  std::string vm{};
+  std::string reason{};  // "live-migrating from r730-1", "still on r730-1"
+  bool operator==(const StartHold&) const = default;
+};
+
 struct DesiredState {
   std::string generation{};  // the controller's ETag of the list; "" = never fetched
   std::vector<DesiredInstance> instances{};
   std::vector<Departure> departures{};
+  std::vector<StartHold> holds{};
   bool operator==(const DesiredState&) const = default;
 };
 

@@ -18,6 +18,7 @@ AgentState Sample() {
   s.desired.instances[1].placement = 0;
   s.owned = {testing::TestUuid(1), testing::TestUuid(2), testing::TestUuid(3)};
   s.desired.departures = {{.vm = "ws", .to = "r730-2"}, {.vm = "db", .to = "r730-3"}};
+  s.desired.holds = {{.vm = "web-1", .reason = "still on r730-2"}};
   s.departed = {"ws", "db"};
   s.unreported = {{.vm = "ws", .to = "r730-2", .stun = absl::Milliseconds(2000)},
                   {.vm = "db", .to = "r730-3", .error = "no route to r730-3"}};
@@ -44,6 +45,11 @@ TEST(AgentStateTest, BadFieldsAreNamed) {
        "owned[0]: not a UUID"},
       {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"extra":1})", "extra"},
       {"{", "state"},
+      {R"({"format":1,"host":"h","desired":{"generation":"","instances":[],"holds":[{"vm":""}]}})",
+       "holds[0].reason"},
+      {R"({"format":1,"host":"h","desired":{"generation":"","instances":[],"holds":[{"vm":"","reason":"x"}]}})",
+       "holds[0]: vm must be 1 to 253 characters"},
+      {R"({"format":1,"host":"h","desired":{"generation":"","instances":[],"holds":{}}})", "holds"},
       {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"departed":[3]})",
        "departed[0]: expected a VM name"},
       {StrCat(R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"departed":[")",

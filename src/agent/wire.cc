@@ -207,6 +207,11 @@ nlohmann::json DesiredJson(const DesiredState& desired) {
     }
     out["departures"] = std::move(list);
   }
+  if (!desired.holds.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const StartHold& h : desired.holds) list.push_back({{"vm", h.vm}, {"reason", h.reason}});
+    out["holds"] = std::move(list);
+  }
   return out;
 }
 
@@ -231,7 +236,27 @@ absl::StatusOr<DesiredState> DecodeDesired(const nlohmann::json& body, std::stri
       departures->size() > static_cast<std::size_t>(kMaxDesiredInstances)) {
     r.Fail("departures", StrCat("more than ", kMaxDesiredInstances, " entries"));
   }
+  const nlohmann::json* holds = r.Array("holds", /*required=*/false);
+  if (holds != nullptr && holds->size() > static_cast<std::size_t>(kMaxDesiredInstances)) {
+    r.Fail("holds", StrCat("more than ", kMaxDesiredInstances, " entries"));
+  }
   if (absl::Status s = r.Finish(); !s.ok()) return fail(s);
+  for (std::size_t i = 0; holds != nullptr && i < holds->size(); ++i) {
+    const nlohmann::json& item = (*holds)[i];
+    const std::string path = StrCat("holds[", i, "]");
+    if (!item.is_object()) {
+      return absl::InvalidArgumentError(
+          StrCat(what, ": ", path, ": expected an object, got ", DescribeJson(item)));
+    }
+    JsonReader h(item, path);
+    StartHold hold{.vm = h.String("vm"), .reason = h.String("reason")};
+    if (absl::Status s = h.Finish(); !s.ok()) return fail(s);
+    if (hold.vm.empty() || hold.vm.size() > 253 || hold.reason.size() > 512) {
+      return absl::InvalidArgumentError(
+          StrCat(what, ": ", path, ": vm must be 1 to 253 characters and reason at most 512"));
+    }
+    out.holds.push_back(std::move(hold));
+  }
   for (std::size_t i = 0; departures != nullptr && i < departures->size(); ++i) {
     const nlohmann::json& item = (*departures)[i];
     const std::string path = StrCat("departures[", i, "]");

@@ -344,7 +344,7 @@ absl::StatusOr<InstancesReport> DecodeInstancesReport(const nlohmann::json& body
 
 DesiredState MakeDesiredState(const std::string& host,
                               std::vector<store::DesiredInstance> instances,
-                              nlohmann::json departures) {
+                              nlohmann::json departures, nlohmann::json holds) {
   std::sort(instances.begin(), instances.end(),
             [](const store::DesiredInstance& a, const store::DesiredInstance& b) {
               return a.uuid < b.uuid;
@@ -352,7 +352,8 @@ DesiredState MakeDesiredState(const std::string& host,
   DesiredState out{.host = host,
                    .generation = "",
                    .instances = nlohmann::json::array(),
-                   .departures = std::move(departures)};
+                   .departures = std::move(departures),
+                   .holds = std::move(holds)};
   for (const store::DesiredInstance& d : instances) {
     out.instances.push_back({{"uuid", d.uuid.ToString()},
                              {"vm", d.vm},
@@ -365,6 +366,7 @@ DesiredState MakeDesiredState(const std::string& host,
   // Only when there are some: documents without departures keep the generation they had before
   // live migrations existed.
   if (!out.departures.empty()) canonical["departures"] = out.departures;
+  if (!out.holds.empty()) canonical["holds"] = out.holds;
   out.generation = Sha256Hex(canonical.dump()).substr(0, 32);
   return out;
 }
@@ -398,16 +400,18 @@ absl::Status AgentSync::AddRoutes(api::Router& router) {
 api::Response AgentSync::GetDesired(const api::Request& request) {
   const std::string host(request.PathParam("host"));
   std::vector<store::DesiredInstance> instances;
-  nlohmann::json departures;
+  nlohmann::json departures, holds;
   absl::Status s = context_.store->Read([&](store::ReadTx& tx) -> absl::Status {
     GPUFLEET_RETURN_IF_ERROR(tx.GetHost(host).status());
     GPUFLEET_ASSIGN_OR_RETURN(instances,
                               tx.ListDesiredInstances({.host = host, .gpu = "", .vm = ""}));
     GPUFLEET_ASSIGN_OR_RETURN(departures, Departures(tx, host));
+    GPUFLEET_ASSIGN_OR_RETURN(holds, StartHolds(tx, host, instances));
     return absl::OkStatus();
   });
   if (!s.ok()) return api::Response::Error(s);
-  DesiredState desired = MakeDesiredState(host, std::move(instances), std::move(departures));
+  DesiredState desired =
+      MakeDesiredState(host, std::move(instances), std::move(departures), std::move(holds));
   std::string etag = StrCat("\"", desired.generation, "\"");
   if (IfNoneMatchHits(request, etag)) {
     api::Response not_modified;
@@ -417,7 +421,8 @@ api::Response AgentSync::GetDesired(const api::Request& request) {
   return api::Response::Json({{"host", host},
                               {"generation", desired.generation},
                               {"instances", desired.instances},
-                              {"departures", desired.departures}})
+                              {"departures", desired.departures},
+                              {"holds", desired.holds}})
       .SetHeader("ETag", std::move(etag));
 }
 

@@ -13,6 +13,7 @@
 #include "controller/context.h"
 #include "controller/creatable.h"
 #include "controller/live_migration.h"
+#include "controller/start_holds.h"
 #include "core/catalog.h"
 #include "nlohmann/json.hpp"
 #include "store/entities.h"
@@ -61,12 +62,14 @@ struct DesiredState {
   std::string generation;
   nlohmann::json instances;   // [{uuid, vm, index, gpu, type, placement}], sorted by uuid
   nlohmann::json departures;  // [{vm, to}]: VMs to live-migrate away now (Departures)
+  nlohmann::json holds;       // [{vm, reason}]: VMs not to start yet (StartHolds)
 };
 
 // `instances` may be in any order; `departures` as Departures returns them.
 [[nodiscard]] DesiredState MakeDesiredState(const std::string& host,
                                             std::vector<store::DesiredInstance> instances,
-                                            nlohmann::json departures = nlohmann::json::array());
+                                            nlohmann::json departures = nlohmann::json::array(),
+                                            nlohmann::json holds = nlohmann::json::array());
 
 // The agent-facing half of reconciliation: desired state down, observed state up. Thread-safe.
 //

@@ -279,8 +279,6 @@ TEST_F(AgentSyncTest, LeftoverCopiesAreTrackedUntilTheirHostReportsThemGone) {
   EXPECT_TRUE(leftovers("r730-2").empty());
 }
 
-// The driver's view of what each GPU can still create goes up with the instances, is checked
-// against the host's inventory, and is read back beside them.
 // A deleted host takes its last creatable types with it: registered again under the same name,
 // it shows none until its agent reports.
 TEST_F(AgentSyncTest, ADeletedHostForgetsItsCreatableTypes) {
@@ -305,6 +303,60 @@ TEST_F(AgentSyncTest, ADeletedHostForgetsItsCreatableTypes) {
   EXPECT_TRUE(creatable().empty());
 }
 
+// A moved VM is held on its new host (listed under `holds` in that host's desired document, so
+// its agent does not start it) while another host that is not down may still run it.
+TEST_F(AgentSyncTest, AMovedVmIsHeldOnItsNewHostWhileAnotherHostMayRunIt) {
+  std::vector<std::string> web = CreateVm("web-1", 1);
+  ASSERT_EQ(web.size(), 1u);
+  nlohmann::json running = Instance(web[0]);
+  running["active"] = true;
+  auto holds = [&](std::string_view host) {
+    return JsonOf(
+        tc_.Client().Get(StrCat("/api/v1/hosts/", host, "/desired"), Bearer(viewer_)))["holds"];
+  };
+  auto change = [&](auto&& edit) {
+    ASSERT_TRUE(tc_.store().Write([&](store::WriteTx& tx) { return edit(tx); }).ok());
+  };
+  auto set_instance = [&](std::string_view host, std::string_view migrate_from) {
+    change([&](store::WriteTx& tx) -> absl::Status {
+      absl::StatusOr<store::DesiredInstance> d = tx.GetDesiredInstance(*Uuid::Parse(web[0]));
+      if (!d.ok()) return d.status();
+      d->host = std::string(host);
+      d->migrate_from = std::string(migrate_from);
+      return tx.UpdateDesiredInstance(*d);
+    });
+  };
+  auto set_state = [&](std::string_view host, store::HostState state) {
+    change([&](store::WriteTx& tx) -> absl::Status {
+      absl::StatusOr<store::Host> h = tx.GetHost(host);
+      if (!h.ok()) return h.status();
+      h->state = state;
+      return tx.UpdateHost(*h);
+    });
+  };
+  const nlohmann::json held_on_1 = {{{"vm", "web-1"}, {"reason", "still on r730-1"}}};
+  ASSERT_EQ(Report({running})->status, 200);
+  EXPECT_TRUE(holds("r730-1").empty()) << "it runs there";
+
+  set_instance("r730-2", "");  // a cold move: r730-1 still runs it
+  EXPECT_EQ(holds("r730-2"), held_on_1);
+  set_state("r730-1", store::HostState::kDown);
+  EXPECT_TRUE(holds("r730-2").empty()) << "a down host does not hold an HA restart";
+  set_state("r730-1", store::HostState::kReady);
+  ASSERT_EQ(Report({Instance(web[0])}, "r730-2", other_agent_)->status, 200);
+  EXPECT_EQ(holds("r730-2"), held_on_1) << "r730-1's copy is a leftover now";
+  ASSERT_EQ(Report(kNothing)->status, 200);
+  EXPECT_TRUE(holds("r730-2").empty());
+
+  set_instance("r730-2", "r730-1");  // a live migration the source has not reported yet
+  EXPECT_EQ(holds("r730-2"),
+            nlohmann::json({{{"vm", "web-1"}, {"reason", "live-migrating from r730-1"}}}));
+  ASSERT_EQ(Report({running}, "r730-2", other_agent_)->status, 200);
+  EXPECT_TRUE(holds("r730-2").empty()) << "it runs there now";
+}
+
+// The driver's view of what each GPU can still create goes up with the instances, is checked
+// against the host's inventory, and is read back beside them.
 TEST_F(AgentSyncTest, CreatableTypesAreCheckedAndReadBack) {
   auto put = [&](const nlohmann::json& creatable) {
     return tc_.Client().Put(
