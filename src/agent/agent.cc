@@ -212,7 +212,10 @@ void Agent::MigrateDepartures(absl::Time now) {
   if (std::erase_if(state_.departed, [&](const std::string& vm) { return !listed.contains(vm); })) {
     (void)Persist();
   }
-  if (listed.empty()) return;
+  if (listed.empty()) {
+    ResolveInterruptedMigration({});  // no longer asked for: nothing to report
+    return;
+  }
   std::set<std::string> running;
   if (backends_.hypervisor != nullptr) {
     absl::StatusOr<std::vector<backends::GuestVm>> vms = backends_.hypervisor->ListVms();
@@ -225,6 +228,7 @@ void Agent::MigrateDepartures(absl::Time now) {
       if (vm.running) running.insert(vm.name);
     }
   }
+  ResolveInterruptedMigration(running);
   for (const Departure& d : state_.desired.departures) {
     if (state_.departed.contains(d.vm) || !d.ready) continue;
     MigrationResult result{.vm = d.vm, .to = d.to};
@@ -233,7 +237,11 @@ void Agent::MigrateDepartures(absl::Time now) {
     } else if (!running.contains(d.vm)) {
       result.error = StrCat("vm ", d.vm, " is not running on ", options_.host);
     } else {
+      // The intent first: an agent killed during the migration learns of it on restart.
+      state_.migrating = d;
+      Remember(Persist());
       absl::StatusOr<absl::Duration> stun = backends_.hypervisor->MigrateVm(d.vm, d.to);
+      state_.migrating.reset();
       if (absl::IsUnavailable(stun.status())) {
         Remember(stun.status());  // the destination is not ready yet: try again soon
         vm_retry_at_ = now + options_.reconcile.initial_backoff;
@@ -252,10 +260,31 @@ void Agent::MigrateDepartures(absl::Time now) {
     }
     state_.departed.insert(d.vm);
     state_.unreported.push_back(std::move(result));
-    // On disk before anything else: a restarted agent must neither migrate the VM again nor
-    // report it "not running here" (a crash between the migration and this write still can).
+    // On disk before anything else (and the intent gone with it): a restarted agent must
+    // neither migrate the VM again nor report it "not running here".
     (void)Persist();
   }
+}
+
+void Agent::ResolveInterruptedMigration(const std::set<std::string>& running) {
+  if (!state_.migrating) return;
+  const Departure d = *state_.migrating;
+  state_.migrating.reset();
+  const bool listed =
+      std::any_of(state_.desired.departures.begin(), state_.desired.departures.end(),
+                  [&](const Departure& x) { return x.vm == d.vm; });
+  // Still running here: the migration did not happen (the loop tries again). Gone, and still
+  // to migrate: it left during the migration; its pause was not measured.
+  if (listed && !running.contains(d.vm) && !state_.departed.contains(d.vm)) {
+    state_.departed.insert(d.vm);
+    state_.unreported.push_back({.vm = d.vm, .to = d.to, .unmeasured = true});
+    if (options_.log) {
+      options_.log(StrCat("vm ", d.vm, " left for ", d.to,
+                          " during a migration this agent did not see end (it was restarted); "
+                          "reported as migrated, pause not measured"));
+    }
+  }
+  (void)Persist();
 }
 
 void Agent::StopUnwantedVms() {

@@ -97,6 +97,8 @@ class Agent {
   void HeartbeatAndFetch(absl::Time now);
   void Reconcile(absl::Time now);
   void MigrateDepartures(absl::Time now);
+  // A migration the agent started and did not see end (state_.migrating found on start).
+  void ResolveInterruptedMigration(const std::set<std::string>& running);
   // What each GPU of the reported facts can create now (GPUs whose driver does not answer are
   // left out).
   std::vector<GpuCreatable> Creatable();

@@ -77,6 +77,21 @@ class AgentMigrationTest : public ::testing::Test {
     return agent;
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
+  // h2's agent creates ws's vGPU, h1's agent runs ws; then h1's state file as its agent leaves
+  // it when it dies right after writing its intent to migrate ws to h2 (the controller lists
+  // the departure, ready).
+  void LeaveAMigrationIntent() {
+    MakeAgent(1, dest_, true)->Tick();
+    MakeAgent(0, source_, true)->Tick();
+    source_.desired = {.generation = "g1", .departures = {{.vm = "ws", .to = "h2"}}};
+    absl::StatusOr<std::optional<AgentState>> saved = state_.back()->Load();
+    ASSERT_TRUE(saved.ok() && saved->has_value());
+    AgentState s = **saved;
+    s.desired = source_.desired;
+    s.migrating = Departure{.vm = "ws", .to = "h2"};
+    ASSERT_TRUE(state_.back()->Save(s).ok());
+    state_.clear();
+  }
 
   std::unique_ptr<Agent> MakeAgent(int i, testing::FakeController& controller, bool live,
                                    std::vector<std::string>* log = nullptr) {
@@ -175,6 +190,39 @@ TEST_F(AgentMigrationTest, ARestartedAgentStillReportsTheStunItMeasured) {
   source->Tick();
   EXPECT_TRUE(source->state().departed.empty());
   EXPECT_TRUE(source->state().unreported.empty());
+}
+
+// An agent killed during a migration finds its intent in the state file on restart: the VM
+// gone from the host means it migrated (reported with its pause unmeasured, not "not running
+// here"); still there means it did not, and the agent migrates it now.
+TEST_F(AgentMigrationTest, AnAgentKilledDuringAMigrationThatWentThroughReportsIt) {
+  LeaveAMigrationIntent();
+  ASSERT_TRUE(hypervisor_[0]->MigrateVm("ws", "h2").ok());  // it went through, unseen
+  std::vector<std::string> log;
+  std::unique_ptr<Agent> source = MakeAgent(0, source_, true, &log);
+  source->Tick();
+  ASSERT_THAT(source_.migrations, SizeIs(1));
+  const MigrationResult& m = source_.migrations[0];
+  EXPECT_EQ(m.to, "h2");
+  EXPECT_TRUE(m.unmeasured);
+  EXPECT_FALSE(m.stun.has_value());
+  EXPECT_TRUE(m.error.empty()) << m.error;
+  EXPECT_THAT(log, ::testing::Contains(HasSubstr("pause not measured")));
+  EXPECT_FALSE(source->state().migrating.has_value());
+  EXPECT_THAT(VmsOn(0), IsEmpty());
+  EXPECT_THAT(VmsOn(1), SizeIs(1));
+}
+
+TEST_F(AgentMigrationTest, AnAgentKilledBeforeItsMigrationHappenedMigratesOnRestart) {
+  LeaveAMigrationIntent();
+  std::unique_ptr<Agent> source = MakeAgent(0, source_, true);
+  source->Tick();
+  ASSERT_THAT(source_.migrations, SizeIs(1));
+  EXPECT_FALSE(source_.migrations[0].unmeasured);
+  ASSERT_TRUE(source_.migrations[0].stun.has_value()) << source_.migrations[0].error;
+  EXPECT_FALSE(source->state().migrating.has_value());
+  EXPECT_THAT(VmsOn(0), IsEmpty());
+  EXPECT_THAT(VmsOn(1), SizeIs(1));
 }
 
 // Before the destination has the vGPU, the VM keeps running where it is: not stopped as

@@ -51,12 +51,15 @@ struct DesiredState {
   bool operator==(const DesiredState&) const = default;
 };
 
-// How a departure went: migrated with a stun time, or refused (error) and left to a cold move.
+// How a departure went: migrated with a stun time, or refused (error) and left to a cold move,
+// or `unmeasured`: the VM left this host during a migration whose end the agent did not see (it
+// was restarted meanwhile), so it migrated but its pause is unknown.
 struct MigrationResult {
   std::string vm{};
   std::string to{};
   std::optional<absl::Duration> stun{};
   std::string error{};
+  bool unmeasured = false;
   bool operator==(const MigrationResult&) const = default;
 };
 

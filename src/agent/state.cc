@@ -22,6 +22,7 @@ std::string EncodeAgentState(const AgentState& state) {
                       {"owned", std::move(owned)}};
   if (!state.departed.empty()) j["departed"] = state.departed;
   if (!state.unreported.empty()) j["migrations"] = MigrationsJson(state.unreported);
+  if (state.migrating) j["migrating"] = {{"vm", state.migrating->vm}, {"to", state.migrating->to}};
   return j.dump(2) + "\n";
 }
 
@@ -41,6 +42,7 @@ absl::StatusOr<AgentState> DecodeAgentState(std::string_view text, std::string_v
   std::vector<std::string> owned = r.StringList("owned");
   const nlohmann::json* departed = r.Array("departed", /*required=*/false);
   const nlohmann::json* migrations = r.Array("migrations", /*required=*/false);
+  const nlohmann::json* migrating = r.Object("migrating", /*required=*/false);
   if (absl::Status s = r.Finish(); !s.ok()) {
     return absl::InvalidArgumentError(StrCat(what, ": ", s.message()));
   }
@@ -81,6 +83,19 @@ absl::StatusOr<AgentState> DecodeAgentState(std::string_view text, std::string_v
         DecodeMigrations(*migrations, StrCat(what, ": migrations"));
     if (!m.ok()) return m.status();
     state.unreported = *std::move(m);
+  }
+  if (migrating != nullptr) {
+    JsonReader m(*migrating, "migrating");
+    Departure intent{.vm = m.String("vm"), .to = m.String("to")};
+    if (absl::Status s = m.Finish(); !s.ok()) {
+      return absl::InvalidArgumentError(StrCat(what, ": ", s.message()));
+    }
+    if (intent.vm.empty() || intent.to.empty() || intent.vm.size() > 253 ||
+        intent.to.size() > 253) {
+      return absl::InvalidArgumentError(
+          StrCat(what, ": migrating: vm and to must be 1 to 253 characters"));
+    }
+    state.migrating = std::move(intent);
   }
   return state;
 }

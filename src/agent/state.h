@@ -28,6 +28,10 @@ struct AgentState {
   std::set<std::string> departed{};
   // Their results, until a PUT /hosts/{host}/instances has carried them.
   std::vector<MigrationResult> unreported{};
+  // The departure being migrated, written before the hypervisor is asked and cleared with its
+  // result: found on start, it means the agent died during that migration (Agent resolves it
+  // by whether the VM still runs here).
+  std::optional<Departure> migrating{};
   bool operator==(const AgentState&) const = default;
 };
 

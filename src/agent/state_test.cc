@@ -19,9 +19,11 @@ AgentState Sample() {
   s.owned = {testing::TestUuid(1), testing::TestUuid(2), testing::TestUuid(3)};
   s.desired.departures = {{.vm = "ws", .to = "r730-2"}, {.vm = "db", .to = "r730-3"}};
   s.desired.holds = {{.vm = "web-1", .reason = "still on r730-2"}};
+  s.migrating = Departure{.vm = "db", .to = "r730-3"};
   s.departed = {"ws", "db"};
   s.unreported = {{.vm = "ws", .to = "r730-2", .stun = absl::Milliseconds(2000)},
-                  {.vm = "db", .to = "r730-3", .error = "no route to r730-3"}};
+                  {.vm = "db", .to = "r730-3", .error = "no route to r730-3"},
+                  {.vm = "cad", .to = "r730-3", .unmeasured = true}};
   return s;
 }
 
@@ -50,13 +52,19 @@ TEST(AgentStateTest, BadFieldsAreNamed) {
       {R"({"format":1,"host":"h","desired":{"generation":"","instances":[],"holds":[{"vm":"","reason":"x"}]}})",
        "holds[0]: vm must be 1 to 253 characters"},
       {R"({"format":1,"host":"h","desired":{"generation":"","instances":[],"holds":{}}})", "holds"},
+      {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"migrating":{"vm":"a"}})",
+       "migrating.to"},
+      {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"migrating":{"vm":"","to":"b"}})",
+       "migrating: vm and to must be 1 to 253 characters"},
+      {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"migrations":[{"vm":"a","to":"b","unmeasured":true,"error":"x"}]})",
+       "exactly one of stun_ms, error and unmeasured"},
       {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"departed":[3]})",
        "departed[0]: expected a VM name"},
       {StrCat(R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"departed":[")",
               std::string(254, 'v'), R"("]})"),
        "departed[0]: expected a VM name of 1 to 253 characters, got a string of 254"},
       {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"migrations":[{"vm":"a","to":"b"}]})",
-       "migrations[0].stun_ms: exactly one of stun_ms and error"},
+       "migrations[0].stun_ms: exactly one of stun_ms, error and unmeasured"},
       {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"migrations":[{"vm":"a","to":"b","stun_ms":-1}]})",
        "migrations[0].stun_ms"},
       {R"({"format":1,"host":"h","desired":{"generation":"","instances":[]},"migrations":{}})",

@@ -103,6 +103,8 @@ nlohmann::json MigrationsJson(const std::vector<MigrationResult>& migrations) {
     nlohmann::json j = {{"vm", m.vm}, {"to", m.to}};
     if (m.stun) {
       j["stun_ms"] = absl::ToInt64Milliseconds(*m.stun);
+    } else if (m.unmeasured) {
+      j["unmeasured"] = true;
     } else {
       j["error"] = ReportableError(m.error);
     }
@@ -132,8 +134,9 @@ absl::StatusOr<std::vector<MigrationResult>> DecodeMigrations(const nlohmann::js
     MigrationResult m{.vm = r.String("vm"), .to = r.String("to")};
     std::optional<int> stun = r.OptInt("stun_ms", 0, 1 << 30);
     std::optional<std::string> error = r.OptString("error");
-    if (r.ok() && stun.has_value() == error.has_value()) {
-      r.Fail("stun_ms", "exactly one of stun_ms and error is required");
+    m.unmeasured = r.OptBool("unmeasured").value_or(false);
+    if (r.ok() && stun.has_value() + error.has_value() + m.unmeasured != 1) {
+      r.Fail("stun_ms", "exactly one of stun_ms, error and unmeasured is required");
     }
     if (r.ok() && (m.vm.empty() || m.to.empty() || m.vm.size() > 253 || m.to.size() > 253)) {
       r.Fail("vm", "vm and to must be 1 to 253 characters");

@@ -80,6 +80,20 @@ class AgentSyncTest : public ::testing::Test {
   nlohmann::json Vm(std::string_view name) {
     return JsonOf(tc_.Client().Get(StrCat("/api/v1/vms/", name), Bearer(viewer_)));
   }
+  // Points the desired instance `uuid` at `host`, waiting for `migrate_from` ("" = none), as a
+  // move step does.
+  void MoveDesired(const std::string& uuid, std::string_view host, std::string_view migrate_from) {
+    ASSERT_TRUE(tc_.store()
+                    .Write([&](store::WriteTx& tx) -> absl::Status {
+                      absl::StatusOr<store::DesiredInstance> d =
+                          tx.GetDesiredInstance(*Uuid::Parse(uuid));
+                      if (!d.ok()) return d.status();
+                      d->host = std::string(host);
+                      d->migrate_from = std::string(migrate_from);
+                      return tx.UpdateDesiredInstance(*d);
+                    })
+                    .ok());
+  }
   std::size_t EventCount(std::string_view kind) {
     return JsonOf(tc_.Client().Get(StrCat("/api/v1/events?kind=", kind), Bearer(viewer_)))["items"]
         .size();
@@ -314,31 +328,21 @@ TEST_F(AgentSyncTest, AMovedVmIsHeldOnItsNewHostWhileAnotherHostMayRunIt) {
     return JsonOf(
         tc_.Client().Get(StrCat("/api/v1/hosts/", host, "/desired"), Bearer(viewer_)))["holds"];
   };
-  auto change = [&](auto&& edit) {
-    ASSERT_TRUE(tc_.store().Write([&](store::WriteTx& tx) { return edit(tx); }).ok());
-  };
-  auto set_instance = [&](std::string_view host, std::string_view migrate_from) {
-    change([&](store::WriteTx& tx) -> absl::Status {
-      absl::StatusOr<store::DesiredInstance> d = tx.GetDesiredInstance(*Uuid::Parse(web[0]));
-      if (!d.ok()) return d.status();
-      d->host = std::string(host);
-      d->migrate_from = std::string(migrate_from);
-      return tx.UpdateDesiredInstance(*d);
-    });
-  };
   auto set_state = [&](std::string_view host, store::HostState state) {
-    change([&](store::WriteTx& tx) -> absl::Status {
-      absl::StatusOr<store::Host> h = tx.GetHost(host);
-      if (!h.ok()) return h.status();
-      h->state = state;
-      return tx.UpdateHost(*h);
-    });
+    ASSERT_TRUE(tc_.store()
+                    .Write([&](store::WriteTx& tx) -> absl::Status {
+                      absl::StatusOr<store::Host> h = tx.GetHost(host);
+                      if (!h.ok()) return h.status();
+                      h->state = state;
+                      return tx.UpdateHost(*h);
+                    })
+                    .ok());
   };
   const nlohmann::json held_on_1 = {{{"vm", "web-1"}, {"reason", "still on r730-1"}}};
   ASSERT_EQ(Report({running})->status, 200);
   EXPECT_TRUE(holds("r730-1").empty()) << "it runs there";
 
-  set_instance("r730-2", "");  // a cold move: r730-1 still runs it
+  MoveDesired(web[0], "r730-2", "");  // a cold move: r730-1 still runs it
   EXPECT_EQ(holds("r730-2"), held_on_1);
   set_state("r730-1", store::HostState::kDown);
   EXPECT_TRUE(holds("r730-2").empty()) << "a down host does not hold an HA restart";
@@ -348,11 +352,36 @@ TEST_F(AgentSyncTest, AMovedVmIsHeldOnItsNewHostWhileAnotherHostMayRunIt) {
   ASSERT_EQ(Report(kNothing)->status, 200);
   EXPECT_TRUE(holds("r730-2").empty());
 
-  set_instance("r730-2", "r730-1");  // a live migration the source has not reported yet
+  MoveDesired(web[0], "r730-2", "r730-1");  // a live migration the source has not reported yet
   EXPECT_EQ(holds("r730-2"),
             nlohmann::json({{{"vm", "web-1"}, {"reason", "live-migrating from r730-1"}}}));
   ASSERT_EQ(Report({running}, "r730-2", other_agent_)->status, 200);
   EXPECT_TRUE(holds("r730-2").empty()) << "it runs there now";
+}
+
+// A source agent restarted during a live migration finds the VM gone and reports it migrated
+// without a pause: recorded as live-migrated, the wait cleared.
+TEST_F(AgentSyncTest, AMigrationWhosePauseWasNotMeasuredIsRecordedAsLive) {
+  std::vector<std::string> web = CreateVm("web-1", 1);
+  ASSERT_EQ(web.size(), 1u);
+  MoveDesired(web[0], "r730-2", "r730-1");
+  auto r = tc_.Client().Put(
+      "/api/v1/hosts/r730-1/instances", Bearer(agent_),
+      nlohmann::json({{"instances", nlohmann::json::array()},
+                      {"migrations", {{{"vm", "web-1"}, {"to", "r730-2"}, {"unmeasured", true}}}}})
+          .dump(),
+      "application/json");
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(JsonOf(r)["migrations"], 1);
+  nlohmann::json events =
+      JsonOf(tc_.Client().Get("/api/v1/events?kind=vm.live-migrated", Bearer(viewer_)))["items"];
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_THAT(events[0]["message"].get<std::string>(),
+              HasSubstr("live-migrated from r730-1 to r730-2; its pause was not measured"));
+  EXPECT_TRUE(events[0]["data"]["stun_ms"].is_null());
+  EXPECT_TRUE(
+      JsonOf(tc_.Client().Get("/api/v1/hosts/r730-2/desired", Bearer(viewer_)))["holds"].empty())
+      << "the wait for r730-1 is over";
 }
 
 // The driver's view of what each GPU can still create goes up with the instances, is checked
@@ -462,6 +491,9 @@ TEST_F(AgentSyncTest, ReportsAreValidatedNamingTheField) {
       {{{"vm", "a"}, {"to", "r730-2"}, {"error", std::string(2000, 'x')}}, "migrations[0].error"},
       {{{"vm", "a"}, {"to", "r730-2"}, {"stun_ms", 5}, {"when", 1}}, "migrations[0].when"},
       {{{"vm", "a"}, {"to", "r730-2"}, {"error", "two\nlines"}}, "migrations[0].error"},
+      {{{"vm", "a"}, {"to", "r730-2"}, {"stun_ms", 5}, {"unmeasured", true}}, "migrations[0]"},
+      {{{"vm", "a"}, {"to", "r730-2"}, {"unmeasured", false}}, "migrations[0]"},
+      {{{"vm", "a"}, {"to", "r730-2"}, {"unmeasured", "yes"}}, "migrations[0].unmeasured"},
   };
   for (const auto& [m, field] : migrations) {
     SCOPED_TRACE(m.dump());

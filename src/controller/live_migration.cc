@@ -39,11 +39,14 @@ absl::StatusOr<std::vector<MigrationReport>> DecodeMigrationReports(const nlohma
     m.to = r.String("to");
     m.stun_ms = r.OptInt("stun_ms", 0, kMaxStunMs);
     m.error = r.OptString("error").value_or("");
+    m.unmeasured = r.OptBool("unmeasured").value_or(false);
     GPUFLEET_RETURN_IF_ERROR(r.Finish());
     GPUFLEET_RETURN_IF_ERROR(CheckName(m.vm, r.PathOf("vm")));
     GPUFLEET_RETURN_IF_ERROR(CheckName(m.to, r.PathOf("to")));
-    if (m.stun_ms.has_value() == !m.error.empty()) {
-      return Invalid(path, "give either stun_ms (it migrated) or error (it did not)");
+    if (m.stun_ms.has_value() + !m.error.empty() + m.unmeasured != 1) {
+      return Invalid(path,
+                     "give one of stun_ms (it migrated), unmeasured: true (it migrated, pause "
+                     "not measured) or error (it did not)");
     }
     if (m.error.size() > kMaxErrorLength || std::any_of(m.error.begin(), m.error.end(), [](char c) {
           return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
@@ -62,6 +65,8 @@ nlohmann::json MigrationReportsJson(const std::vector<MigrationReport>& reports)
     nlohmann::json j = {{"vm", m.vm}, {"to", m.to}};
     if (m.stun_ms) {
       j["stun_ms"] = *m.stun_ms;
+    } else if (m.unmeasured) {
+      j["unmeasured"] = true;
     } else {
       j["error"] = m.error;
     }
@@ -112,6 +117,13 @@ absl::StatusOr<int> ApplyMigrationReports(store::WriteTx& tx, const std::string&
                       StrCat("vm ", m.vm, " live-migrated from ", host, " to ", m.to, ", paused ",
                              StunText(*m.stun_ms)),
                       {{"from", host}, {"to", m.to}, {"stun_ms", *m.stun_ms}}));
+    } else if (m.unmeasured) {
+      GPUFLEET_RETURN_IF_ERROR(
+          AppendEvent(tx, "vm.live-migrated", StrCat("vm/", m.vm), actor,
+                      StrCat("vm ", m.vm, " live-migrated from ", host, " to ", m.to,
+                             "; its pause was not measured (the agent of ", host,
+                             " restarted during the migration)"),
+                      {{"from", host}, {"to", m.to}, {"stun_ms", nullptr}}));
     } else {
       GPUFLEET_RETURN_IF_ERROR(
           AppendEvent(tx, "vm.live-migration-failed", StrCat("vm/", m.vm), actor,

@@ -25,14 +25,16 @@ inline constexpr std::size_t kMaxReportedMigrations = 256;
 // The longest stun an agent may report: an hour, in milliseconds.
 inline constexpr int kMaxStunMs = 3'600'000;
 
-// One entry of the report's "migrations": {"vm", "to", "stun_ms"} after a live migration, or
+// One entry of the report's "migrations": {"vm", "to", "stun_ms"} after a live migration,
 // {"vm", "to", "error"} when the hypervisor refused it (the agent then stops the VM, and the
-// destination starts it: a cold move).
+// destination starts it: a cold move), or {"vm", "to", "unmeasured": true} when the VM left the
+// source during a migration whose end its agent did not see (restarted meanwhile).
 struct MigrationReport {
   std::string vm;
   std::string to;
   std::optional<int> stun_ms;
   std::string error;
+  bool unmeasured = false;
 };
 
 // Decodes body["migrations"] (absent: none). Errors name the field ("migrations[2].to: ...").
