@@ -426,11 +426,7 @@ Decision Placer::Scan(const Cluster& cluster, int vm_index) const {
 
 std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index) const {
   const Vm& vm = cluster.vms[static_cast<std::size_t>(vm_index)];
-  // Several vGPUs by requirement must share a board and series: the per-family choice is the
-  // scan's (HostCandidates), and a host's best family is not met first in stream order.
-  if (!use_index_ || vm.vgpus < 1 ||
-      (vm.vgpus > 1 && vm.need.type == nullptr && !vm.need.passthrough) ||
-      !options_.capacity.allow_recarve) {
+  if (!use_index_ || vm.vgpus < 1 || !options_.capacity.allow_recarve) {
     return std::nullopt;
   }
   std::vector<Stream> streams;
@@ -438,8 +434,8 @@ std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index)
   Outlook outlook(*this, cluster);
   if (!StreamsFor(cluster, vm, outlook, streams) || streams.empty()) return std::nullopt;
   // Merge the streams in score order: the first entry on a host that accepts the VM is the best
-  // single GPU; for several vGPUs, the first host met that has enough fitting GPUs is the host
-  // the full scan picks (each host is first met at its best score).
+  // single GPU; for several vGPUs of one type, the first host met that has enough fitting GPUs
+  // is the host the full scan picks (each host is first met at its best score).
   using Head = std::pair<Score, std::size_t>;
   std::vector<Head> head_storage;
   head_storage.reserve(streams.size());
@@ -450,8 +446,16 @@ std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index)
       heads.emplace(streams[i].ScoreOf(*streams[i].it), i);
   }
   std::vector<int> seen;  // hosts already judged, for several vGPUs
+  // Several vGPUs by requirement: a host offers the family (board, series) whose best GPU
+  // scores best among those with enough GPUs (HostCandidates), which may not be the family of
+  // the entry that brought the host up. Every host's offer scores at least as much as its first
+  // entry, so the best offer so far wins once the entries reach its score.
+  const bool by_family = vm.vgpus > 1 && vm.need.type == nullptr && !vm.need.passthrough;
+  std::optional<Assignment> best;
+  Score best_score{};
   while (!heads.empty()) {
     const auto [score, i] = heads.top();
+    if (best && !(score < best_score)) break;
     heads.pop();
     Stream& s = streams[i];
     const auto [first, h, g] = *s.it;
@@ -476,6 +480,7 @@ std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index)
     std::vector<Candidate> cands =
         HostCandidates(cluster, hi, vm, types_for, outlook, static_cast<Reasons*>(nullptr));
     if (static_cast<int>(cands.size()) < vm.vgpus) continue;
+    if (best && !(cands.front().score < best_score)) continue;
     Assignment a;
     a.vm = vm_index;
     a.host = h;
@@ -485,8 +490,11 @@ std::optional<Decision> Placer::FastDecide(const Cluster& cluster, int vm_index)
       a.types.push_back(c.type);
       a.fits.push_back(c.fit);
     }
-    return Explain(cluster, std::move(a));
+    if (!by_family) return Explain(cluster, std::move(a));
+    best = std::move(a);
+    best_score = cands.front().score;
   }
+  if (best) return Explain(cluster, *std::move(best));
   return std::nullopt;  // the full scan explains the rejection
 }
 

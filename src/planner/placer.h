@@ -19,9 +19,8 @@
 // empty GPUs per board, and unused pass-through GPUs per board. Spread and consolidate read the
 // same sets with their own scores (the keys carry what their order needs). Its answer is the
 // full scan's answer (tests compare them decision by decision on random clusters, under every
-// policy); what it does not cover (boards with mixed-size GPUs, pass-through under spread,
-// several vGPUs by requirement, no re-carving) and every rejection takes the full scan, which
-// also explains.
+// policy); what it does not cover (boards with mixed-size GPUs, pass-through under spread, no
+// re-carving) and every rejection takes the full scan, which also explains.
 //
 // Not thread-safe; the Cluster passed to each call must be the one given at construction, changed
 // only through Commit and Remove.

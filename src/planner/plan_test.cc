@@ -398,6 +398,7 @@ void ExpectFastPathMatchesTheFullScan(Policy policy) {
         x.need.cuda = rng() % 2 == 0;
         if (rng() % 4 == 0) x.need.mig = true;
         if (rng() % 4 == 0) x.need.boards = {&BoardNamed(boards[rng() % boards.size()])};
+        if (kind == 2 && rng() % 2 == 0) x.vgpus = 2;  // by family: one board and series
       }
       if (kind == 3) {  // whole GPUs, one or two
         x.need = Requirement{};
@@ -454,6 +455,33 @@ void ExpectFastPathMatchesTheFullScan(Policy policy) {
   EXPECT_GT(decisions, placed);
   // The index answered nearly every placement (under spread, pass-through takes the scan).
   EXPECT_GT(fast, placed * (policy == Policy::kSpread ? 8 : 9) / 10);
+}
+
+// Several vGPUs by requirement: h0's best GPU (an 8C slot that fills its GPU) is of a family
+// with one GPU there, so h0 offers its Q family, whose best GPU scores worse than h1's. The
+// index must not stop at the first host it meets.
+TEST(PlacerIndexTest, SeveralVgpusByRequirementTakeTheBestFamilyOfAnyHost) {
+  Cluster c;
+  AddHost(c, "h0", "P40", 3);
+  AddHost(c, "h1", "P40", 2);
+  Occupy(c, 0, 0, "P40-8C", 2);  // one 8C left: the best single slot of the cluster
+  Occupy(c, 0, 1, "P40-8Q", 1);
+  Occupy(c, 0, 2, "P40-8Q", 1);
+  Occupy(c, 1, 0, "P40-8Q", 2);
+  Occupy(c, 1, 1, "P40-8Q", 2);
+  const int vm = AddVm(c, "pair", "P40-8Q", 2);
+  c.vms.back().need = Requirement{};
+  c.vms.back().need.min_framebuffer_mib = 8192;
+  c.vms.back().need.cuda = true;
+  Cluster scanned = c;
+  internal::Placer indexed(c, {}, true), scan(scanned, {}, false);
+  Decision x = indexed.Decide(c, vm);
+  Decision y = scan.Decide(scanned, vm);
+  ASSERT_TRUE(x.assignment) << x.explanation;
+  ASSERT_TRUE(y.assignment) << y.explanation;
+  EXPECT_EQ(y.assignment->host, 1) << y.explanation;
+  EXPECT_EQ(x.explanation, y.explanation);
+  EXPECT_EQ(indexed.index_answers(), 1);
 }
 
 TEST(PlacerIndexTest, FastPathMatchesTheFullScan) {
