@@ -9,6 +9,52 @@
 
 namespace gpufleet::planner::internal {
 
+void Placer::AddMixedSize(const Cluster& cluster, const core::Board& board,
+                          const core::VgpuType& type, long long in_use_tier,
+                          std::vector<Stream>& out) const {
+  const MixedSizeGeometry& geo = GeometryFor(cluster, board);
+  const long long board_mib = board.framebuffer_mib;
+  auto add = [&](const std::set<Key>& set, Fit fit, Stream::Order order, long long tier,
+                 long long waste, long long used) {
+    if (set.empty()) return;
+    out.push_back(Stream{&set, set.begin(), &type, fit, order, tier, waste, options_.policy,
+                         board_mib, used});
+  };
+  // Empty ones: a tier like other empty GPUs, no waste (HostCandidates counts waste for
+  // equal-size carvings only).
+  if (auto it = empty_mixed_.find(&board); it != empty_mixed_.end()) {
+    Gpu empty;
+    empty.board = &board;
+    empty.mode = GpuMode::kMixedSize;
+    if (std::optional<Fit> fit = FitOn(empty, type, geo, options_.capacity))
+      add(it->second, *fit, Stream::Order::kTier, 0, 0, 0);
+  }
+  auto groups = mixed_.find(&board);
+  if (groups == mixed_.end()) return;
+  for (auto& entry : groups->second) {
+    const MigLayout& layout = entry.first;
+    const MigGroup& group = entry.second;
+    auto [cached, fresh] = group.fits.try_emplace(&type);
+    if (fresh) {
+      cached->second =
+          FitOn(LayoutGpu(&board, layout, GpuMode::kMixedSize), type, geo, options_.capacity);
+    }
+    if (!cached->second) continue;
+    const Fit fit = *cached->second;
+    if (!group.used_mib) {
+      group.used_mib = UsedFramebufferMib(LayoutGpu(&board, layout, GpuMode::kMixedSize));
+    }
+    // The default policy's waste: the type's free instances once this one is placed.
+    auto [after_free, computed] = group.free_after.try_emplace({&type, &type});
+    if (computed) {
+      Gpu after = LayoutGpu(&board, layout, GpuMode::kMixedSize);
+      after.instances.push_back({-1, &type, fit.placement});
+      after_free->second = FreeCount(after, type, geo);
+    }
+    add(group.gpus, fit, Stream::Order::kFixed, in_use_tier, after_free->second, *group.used_mib);
+  }
+}
+
 bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
                         std::vector<Stream>& out) const {
   const Policy policy = options_.policy;
@@ -28,7 +74,9 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
           std::find(vm.need.boards.begin(), vm.need.boards.end(), board) == vm.need.boards.end()) {
         continue;
       }
-      if (mixed_boards_.contains(board)) return false;  // an empty mixed-size GPU is free too
+      if (auto it = empty_mixed_.find(board); it != empty_mixed_.end()) {  // free too
+        add(it->second, nullptr, Fit{GpuMode::kPassthrough, -1}, Stream::Order::kPassthrough, 0, 0);
+      }
       for (bool mig : {false, true}) {
         if (auto it = empty_.find({board, mig}); it != empty_.end()) {
           add(it->second, nullptr, Fit{GpuMode::kPassthrough, -1}, Stream::Order::kPassthrough, 0,
@@ -60,7 +108,6 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
       on_mig = mig_list;
     }
     if (plain.empty() && on_mig.empty()) continue;
-    if (mixed_boards_.contains(board)) return false;
     const long long board_mib = board->framebuffer_mib;
     const MixedSizeGeometry& geo = GeometryFor(cluster, *board);
     Gpu blank;
@@ -98,6 +145,7 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
         }
         // Partly filled GPUs: tier 0, or 3 under the reserve (after the empty GPUs' 1 and 2).
         const long long in_use_tier = default_policy && outlook.Reserve(*board, *type) ? 3 : 0;
+        if (on_plain) AddMixedSize(cluster, *board, *type, in_use_tier, out);
         if (!type->mig_backed) {
           if (auto it = partial_.find(type); it != partial_.end())
             add(it->second, type, Fit{GpuMode::kEqualSize, -1}, Stream::Order::kFree, in_use_tier,

@@ -38,12 +38,14 @@ class TypeCache {
   std::deque<std::tuple<const core::Board*, bool, std::vector<const core::VgpuType*>>> cache_;
 };
 
-// A GPU in MIG mode holding exactly `layout`, standing for every GPU of an index group.
+// A GPU in MIG (or mixed-size) mode holding exactly `layout`, standing for every GPU of an
+// index group.
 inline Gpu LayoutGpu(const core::Board* board,
-                     const std::vector<std::pair<const core::VgpuType*, int>>& layout) {
+                     const std::vector<std::pair<const core::VgpuType*, int>>& layout,
+                     GpuMode mode = GpuMode::kMig) {
   Gpu gpu;
   gpu.board = board;
-  gpu.mode = GpuMode::kMig;
+  gpu.mode = mode;
   for (const auto& [type, placement] : layout) gpu.instances.push_back({-1, type, placement});
   return gpu;
 }

@@ -14,13 +14,13 @@
 // (the reserve, for online placement only: set_reserve; see place.cc).
 //
 // The index answers a decision under the default (fragmentation-aware) policy without looking at
-// GPUs that cannot take the request: partly filled equal-size GPUs per type, in-use MIG GPUs per
-// board grouped by their exact MIG layout (a handful of layouts stand for thousands of GPUs), and
-// empty GPUs per board, and unused pass-through GPUs per board. Spread and consolidate read the
-// same sets with their own scores (the keys carry what their order needs). Its answer is the
-// full scan's answer (tests compare them decision by decision on random clusters, under every
-// policy); what it does not cover (boards with mixed-size GPUs, pass-through under spread, no
-// re-carving) and every rejection takes the full scan, which also explains.
+// GPUs that cannot take the request: partly filled equal-size GPUs per type, in-use MIG and
+// mixed-size GPUs per board grouped by their exact layout (a handful of layouts stand for
+// thousands of GPUs), and empty GPUs per board, and unused pass-through GPUs per board. Spread and
+// consolidate read the same sets with their own scores (the keys carry what their order needs). Its
+// answer is the full scan's answer (tests compare them decision by decision on random clusters,
+// under every policy); what it does not cover (pass-through under spread, no re-carving) and every
+// rejection takes the full scan, which also explains.
 //
 // Not thread-safe; the Cluster passed to each call must be the one given at construction, changed
 // only through Commit and Remove.
@@ -121,6 +121,9 @@ class Placer {
   // the index cannot answer this request.
   bool StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
                   std::vector<Stream>& out) const;
+  // The streams of the board's mixed-size GPUs (empty, and in use by layout) for `type`.
+  void AddMixedSize(const Cluster& cluster, const core::Board& board, const core::VgpuType& type,
+                    long long in_use_tier, std::vector<Stream>& out) const;
   void IndexGpu(const Cluster& cluster, int host, int gpu, bool add);
   // Whether a change of the host's VM count moves the keys of all its GPUs: always under
   // spread, else only for its first VM and its last.
@@ -165,8 +168,11 @@ class Placer {
   std::map<const core::Board*, std::map<const core::VgpuType*, int>> mig_mix_;
   // GPUs per board in the cluster (every state): the reserve applies only to large boards.
   std::map<const core::Board*, int> board_gpus_;
-  // Boards with a mixed-size GPU somewhere: decisions for them take the full scan.
-  std::set<const core::Board*> mixed_boards_;
+  // Mixed-size GPUs (vGPU 17) per board: in use, grouped by their exact layout as MIG GPUs are
+  // (the group's `fits` and `free_after` caches serve them too), and empty ones, which a
+  // mixed-size fit takes from its first slot: (order, host, gpu) as for MIG and empty GPUs.
+  std::map<const core::Board*, std::map<MigLayout, MigGroup>> mixed_;
+  std::map<const core::Board*, std::set<Key>> empty_mixed_;
   std::set<const core::Board*> boards_;  // every board with an indexed GPU
 };
 

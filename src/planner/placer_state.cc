@@ -146,10 +146,6 @@ void Placer::IndexGpu(const Cluster& cluster, int host, int gpu_index, bool add)
       cluster.hosts[static_cast<std::size_t>(host)].gpus[static_cast<std::size_t>(gpu_index)];
   if (gpu.board == nullptr || gpu.held) return;
   boards_.insert(gpu.board);
-  if (gpu.mode == GpuMode::kMixedSize) {
-    mixed_boards_.insert(gpu.board);  // never removed: conservative
-    return;
-  }
   auto update = [add](std::set<Key>& set, const Key& key) {
     add ? (void)set.insert(key) : (void)set.erase(key);
   };
@@ -171,6 +167,23 @@ void Placer::IndexGpu(const Cluster& cluster, int host, int gpu_index, bool add)
       partial_order = std::min(n, 2047) * kSpan + vms;
       break;
   }
+  // In-use MIG and mixed-size GPUs: in the group of their exact layout.
+  auto group = [&](std::map<MigLayout, MigGroup>& groups) {
+    MigLayout layout;
+    for (const Instance& i : gpu.instances) layout.emplace_back(i.type, i.placement);
+    std::sort(layout.begin(), layout.end());
+    auto it = groups.try_emplace(std::move(layout)).first;
+    update(it->second.gpus, {mig_order, host, gpu_index});
+    if (it->second.gpus.empty()) groups.erase(it);
+  };
+  if (gpu.mode == GpuMode::kMixedSize) {
+    if (n > 0) {
+      group(mixed_[gpu.board]);
+    } else if (gpu.passthrough_vm < 0) {
+      update(empty_mixed_[gpu.board], {empty_order, host, gpu_index});
+    }
+    return;
+  }
   if (gpu.mode == GpuMode::kEqualSize && gpu.carved != nullptr && n > 0 &&
       n < gpu.carved->max_instances) {
     const int free = gpu.carved->max_instances - n;
@@ -184,13 +197,7 @@ void Placer::IndexGpu(const Cluster& cluster, int host, int gpu_index, bool add)
     for (const Instance& i : gpu.instances) {
       if ((mix[i.type] += add ? 1 : -1) == 0) mix.erase(i.type);
     }
-    MigLayout layout;
-    for (const Instance& i : gpu.instances) layout.emplace_back(i.type, i.placement);
-    std::sort(layout.begin(), layout.end());
-    auto& groups = mig_[gpu.board];
-    auto it = groups.try_emplace(std::move(layout)).first;
-    update(it->second.gpus, {mig_order, host, gpu_index});
-    if (it->second.gpus.empty()) groups.erase(it);
+    group(mig_[gpu.board]);
   }
   if (n == 0 && gpu.passthrough_vm < 0) {
     if (gpu.mode == GpuMode::kPassthrough) {

@@ -367,9 +367,10 @@ void ExpectFastPathMatchesTheFullScan(Policy policy) {
   SCOPED_TRACE(PolicyName(policy));
   PlaceOptions options;
   options.policy = policy;
-  const std::vector<std::string> types = {
-      "P40-3Q",  "P40-8Q",   "P40-24Q",     "T4-4Q",       "T4-16Q",      "A16-2Q",   "A16-4Q",
-      "L40S-8Q", "L40S-48Q", "A100D-2-20C", "A100D-1-10C", "A100D-3-40C", "A100D-20C"};
+  const std::vector<std::string> types = {"P40-3Q",    "P40-8Q",      "P40-24Q",     "T4-4Q",
+                                          "T4-16Q",    "A16-2Q",      "A16-4Q",      "L40S-8Q",
+                                          "L40S-48Q",  "A100D-2-20C", "A100D-1-10C", "A100D-3-40C",
+                                          "A100D-20C", "L40S-4Q",     "L40S-12Q",    "L40S-24Q"};
   const std::vector<std::string> boards = {"P40", "T4", "A16", "L40S", "A100D"};
   int decisions = 0, placed = 0, removed = 0;
   long long fast = 0;
@@ -384,8 +385,10 @@ void ExpectFastPathMatchesTheFullScan(Policy policy) {
       if (rng() % 4 == 0) c.hosts.back().labels["zone"] = StrCat("z", rng() % 2);
       for (Gpu& g : c.hosts.back().gpus) {
         if (g.board->mig && rng() % 2 == 0) g.mode = GpuMode::kMig;
+        if (g.board->prefix == "L40S" && rng() % 2 == 0) g.mode = GpuMode::kMixedSize;
       }
     }
+    c.mixed_size["L40S"] = MixedSizeGeometry{.slot_mib = 1024, .slots = 48, .reserved_slots = 2};
     if (rng() % 3 == 0) c.license_seats["vCS"] = 10;
     std::vector<int> vms;
     for (int v = 0; v < 80; ++v) {
