@@ -207,6 +207,19 @@ void AddOnlineCommands(CLI::App& app, OnlineCommands& state,
     }
     start({{"kind", "evacuate"}, {"host", op.host}}, StrCat("host maintenance ", op.host));
   });
+  CLI::App* instances = host->add_subcommand(
+      "instances", "What a host's agent reports: its vGPUs, leftovers, holds, creatable types");
+  instances->add_option("host", op.host, "Host name")->required()->type_name("HOST");
+  instances->footer(Footer(
+      "  gpufleet host instances r730-1\n  gpufleet host instances r730-1 -o json\n\n"
+      "Each vGPU the agent reported, 'desired' (wanted there, on that GPU) or 'foreign', in use\n"
+      "or idle; the desired ones it has not reported; copies of VMs that moved away that it\n"
+      "still holds (a move is done only once they are gone); VMs it must not start yet because\n"
+      "another host may still run them; VMs it is to live-migrate; and what each GPU's driver\n"
+      "can still create. More: docs/agents.md."));
+  instances->callback([&] {
+    run = Online(state, [&](Context& ctx) { return RunHostInstances(ctx, op.host, out); });
+  });
   CLI::App* hdelete = host->add_subcommand(
       "delete", "Remove a host that runs no VM, with its GPUs and its agent's credential (admin)");
   hdelete->add_option("host", op.host, "Host name")->required()->type_name("HOST");

@@ -59,6 +59,82 @@ absl::Status RunHostDelete(Context& ctx, const std::string& host, std::ostream& 
   return absl::OkStatus();
 }
 
+absl::Status RunHostInstances(Context& ctx, const std::string& host, std::ostream& out) {
+  absl::StatusOr<Client*> client = ClientOf(ctx);
+  if (!client.ok()) return client.status();
+  const std::string base = StrCat("/api/v1/hosts/", UrlEscape(host));
+  const std::string what = StrCat("host instances ", host);
+  absl::StatusOr<ApiReply> seen =
+      (*client)->Do({.method = "GET", .path = StrCat(base, "/instances"), .what = what});
+  if (!seen.ok()) return seen.status();
+  absl::StatusOr<ApiReply> desired =
+      (*client)->Do({.method = "GET", .path = StrCat(base, "/desired"), .what = what});
+  if (!desired.ok()) return desired.status();
+  json doc = seen->body;
+  doc["holds"] = desired->body.value("holds", json::array());
+  doc["departures"] = desired->body.value("departures", json::array());
+  if (WriteStructured(ctx.format, doc, out)) return absl::OkStatus();
+  auto list = [&](const char* key) -> const json& {
+    static const json kNone = json::array();
+    const json& v = doc[key];
+    return v.is_array() ? v : kNone;
+  };
+  const json& items = list("items");
+  out << "Host " << host << ": " << items.size() << " vGPU instance"
+      << (items.size() == 1 ? "" : "s") << " reported by its agent\n";
+  if (!items.empty()) {
+    Table t({"VGPU", "VM", "TYPE", "GPU", "STATE", "IN USE", "SEEN"});
+    for (const json& i : items) {
+      t.AddRow({StrOr(i, "uuid"), StrOr(i, "vm"), StrOr(i, "type"), StrOr(i, "gpu"),
+                StrOr(i, "state"), i.value("active", false) ? "yes" : "no",
+                StrOr(i, "observed_at")});
+    }
+    out << "\n";
+    t.Print(out);
+  }
+  if (!list("missing").empty()) {
+    out << "\nDesired here, not reported yet (the agent creates them):\n";
+    Table t({"VGPU", "VM", "TYPE", "GPU"});
+    for (const json& m : list("missing")) {
+      t.AddRow({StrOr(m, "uuid"), StrOr(m, "vm"), StrOr(m, "type"), StrOr(m, "gpu")});
+    }
+    t.Print(out);
+  }
+  if (!list("leftovers").empty()) {
+    out << "\nCopies of VMs that moved away, still here (the agent tears them down):\n";
+    Table t({"VGPU", "VM", "SINCE"});
+    for (const json& l : list("leftovers")) {
+      t.AddRow({StrOr(l, "uuid"), StrOr(l, "vm"), StrOr(l, "since")});
+    }
+    t.Print(out);
+  }
+  if (!list("holds").empty()) {
+    out << "\nNot started yet, another host may still run them:\n";
+    for (const json& h : list("holds")) {
+      out << "  " << StrOr(h, "vm") << ": " << StrOr(h, "reason") << "\n";
+    }
+  }
+  if (!list("departures").empty()) {
+    out << "\nTo live-migrate away:\n";
+    for (const json& d : list("departures")) {
+      out << "  " << StrOr(d, "vm") << " -> " << StrOr(d, "to") << " ("
+          << (d.value("ready", false) ? "ready" : "waiting for the destination's vGPUs") << ")\n";
+    }
+  }
+  if (!list("creatable").empty()) {
+    out << "\nWhat each GPU's driver can still create:\n";
+    for (const json& g : list("creatable")) {
+      std::vector<std::string> types;
+      for (const json& t : g.value("types", json::array())) {
+        types.push_back(StrCat(StrOr(t, "type"), " x ", t.value("available", 0)));
+      }
+      out << "  " << StrOr(g, "gpu") << ": " << (types.empty() ? "nothing" : StrJoin(types, ", "))
+          << "\n";
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status RunGpus(Context& ctx, const GpusOptions& o, std::ostream& out) {
   absl::StatusOr<Client*> client = ClientOf(ctx);
   if (!client.ok()) return client.status();

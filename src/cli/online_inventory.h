@@ -18,6 +18,13 @@ absl::Status RunHosts(Context& ctx, std::ostream& out);
 // agent's credential (DELETE /api/v1/hosts/{host}); the controller's 409 names the VMs otherwise.
 absl::Status RunHostDelete(Context& ctx, const std::string& host, std::ostream& out);
 
+// `gpufleet host instances HOST`: what the host's agent last reported (each vGPU desired there
+// or foreign, in use or idle), the desired vGPUs it has not reported, copies of VMs that moved
+// away that it still holds, VMs it must not start yet (holds), VMs it is to live-migrate
+// (departures), and what each GPU's driver can still create (GET .../instances and
+// .../desired). JSON/YAML: the instances document with `holds` and `departures` added.
+absl::Status RunHostInstances(Context& ctx, const std::string& host, std::ostream& out);
+
 struct GpusOptions {
   std::optional<std::string> host;
   std::optional<std::string> board;  // any spelling the controller's catalog resolves

@@ -185,6 +185,55 @@ TEST_F(OnlineTest, HostsGpusAndVmsAsTableJsonAndYaml) {
   EXPECT_THAT(board.out, HasSubstr("r730-2"));
 }
 
+// `host instances`: a host's report with what waits on it. web-2 moved to r730-1 but still runs
+// on r730-2: held on r730-1 and a leftover on r730-2; web-3 is not created yet.
+TEST_F(OnlineTest, HostInstancesShowsWhatTheAgentReportsAndWhatWaits) {
+  PutHost("r730-1", 2);
+  PutHost("r730-2", 1);
+  const std::string op = tc_.TokenFor("olga", "operator");
+  for (const char* name : {"web-1", "web-2", "web-3"}) {
+    ASSERT_EQ(As(op, {"vm", "create", name, "--type", "P40-8Q"}).code, 0);
+  }
+  auto vgpu = [&](const char* vm) {
+    auto r = tc_.Client().Get(StrCat("/api/v1/vms/", vm), Bearer(tc_.admin_token()));
+    nlohmann::json v = nlohmann::json::parse(r->body)["vgpus"][0];
+    EXPECT_EQ(v["host"], "r730-1") << vm;
+    return nlohmann::json{{"uuid", v["uuid"]}, {"gpu", v["gpu"]}, {"type", "P40-8Q"}, {"vm", vm}};
+  };
+  nlohmann::json web1 = vgpu("web-1"), web2 = vgpu("web-2");
+  auto report = [&](const char* host, const nlohmann::json& body) {
+    auto r = tc_.Client().Put(StrCat("/api/v1/hosts/", host, "/instances"),
+                              Bearer(tc_.AgentFor(host)), body.dump(), "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 200) << r->body;
+  };
+  nlohmann::json there = web2;
+  there["active"] = true;
+  report("r730-2", {{"instances", {there}}});
+  web1["active"] = true;
+  report("r730-1",
+         {{"instances", {web1, web2}},
+          {"creatable",
+           {{{"gpu", web1["gpu"]}, {"types", {{{"type", "P40-8Q"}, {"available", 0}}}}}}}});
+  const std::string viewer = tc_.TokenFor("vera", "viewer");
+  ExpectGolden("host_instances", As(viewer, {"host", "instances", "r730-1"}));
+  Outcome json = As(viewer, {"host", "instances", "r730-1", "-o", "json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  const nlohmann::json doc = nlohmann::json::parse(json.out);
+  EXPECT_EQ(doc["holds"], nlohmann::json({{{"vm", "web-2"}, {"reason", "still on r730-2"}}}));
+  ASSERT_EQ(doc["missing"].size(), 1u);
+  EXPECT_EQ(doc["missing"][0]["vm"], "web-3");
+  EXPECT_EQ(doc["creatable"][0]["types"][0]["available"], 0);
+  EXPECT_TRUE(doc["departures"].empty());
+  Outcome other = As(viewer, {"host", "instances", "r730-2"});
+  ASSERT_EQ(other.code, 0) << other.err;
+  EXPECT_THAT(other.out, HasSubstr("Copies of VMs that moved away"));
+  EXPECT_THAT(other.out, HasSubstr("web-2"));
+  Outcome unknown = As(viewer, {"host", "instances", "nope"});
+  EXPECT_NE(unknown.code, 0);
+  EXPECT_THAT(unknown.err, HasSubstr("nope"));
+}
+
 TEST_F(OnlineTest, FullFleetRefusesWithTheControllersReasonAndExit1) {
   PutHost("r730-1", 1);
   const std::string op = tc_.TokenFor("olga", "operator");
