@@ -26,6 +26,15 @@ void Agent::Remember(const absl::Status& status) {
     std::lock_guard<std::mutex> lock(stats_mu_);
     stats_.last_error = std::string(status.message());
   }
+  // Every occurrence counts toward the next report; the first kMaxReportedErrors distinct ones
+  // go up with it.
+  auto seen = std::find_if(unreported_errors_.begin(), unreported_errors_.end(),
+                           [&](const AgentError& e) { return e.message == status.message(); });
+  if (seen != unreported_errors_.end()) {
+    seen->count += seen->count < (1 << 30) ? 1 : 0;
+  } else if (unreported_errors_.size() < kMaxReportedErrors) {
+    unreported_errors_.push_back({.message = std::string(status.message())});
+  }
   // The same complaint is logged once a minute, not at every attempt.
   const absl::Time now = clock_.Now();
   auto [it, fresh] = logged_.try_emplace(std::string(status.message()), now);
@@ -174,11 +183,20 @@ void Agent::Reconcile(absl::Time now) {
   }
   if (options_.manage_vms) StartReadyVms(out.observed);
   // Reported when it changed, and once per resync period anyway (the controller compares and
-  // writes nothing when it is the same).
+  // writes nothing when it is the same); problems alone bring a report at most once a minute.
+  const bool problems = !unreported_errors_.empty() && now >= next_error_report_;
   if (enrolled_ && (!observed_reported_ || out.observed != reported_observed_ ||
-                    now >= next_observed_report_ || !state_.unreported.empty())) {
+                    now >= next_observed_report_ || !state_.unreported.empty() || problems)) {
+    std::vector<GpuCreatable> creatable = Creatable();  // may add a problem of its own
+    std::vector<AgentError> errors = std::move(unreported_errors_);
+    unreported_errors_.clear();
     absl::Status s =
-        controller_.PutInstances(options_.host, out.observed, state_.unreported, Creatable());
+        controller_.PutInstances(options_.host, out.observed, state_.unreported, creatable, errors);
+    if (!s.ok()) {
+      unreported_errors_ = std::move(errors);  // they go with the next report
+    } else if (!errors.empty()) {
+      next_error_report_ = now + absl::Minutes(1);
+    }
     Remember(s);
     if (s.ok()) {
       if (!state_.unreported.empty()) {

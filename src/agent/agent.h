@@ -132,6 +132,10 @@ class Agent {
   std::atomic<bool> nudged_{false};
 
   std::map<std::string, absl::Time> logged_;  // message -> when it was last logged
+  // Problems since the last instances report that got through (at most kMaxReportedErrors
+  // distinct ones, in the order met), and when problems alone may trigger the next report.
+  std::vector<AgentError> unreported_errors_;
+  absl::Time next_error_report_ = absl::InfinitePast();
   mutable std::mutex stats_mu_;
   AgentStats stats_;
 };

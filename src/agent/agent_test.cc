@@ -73,6 +73,36 @@ TEST_F(AgentTest, EnrolsRegistersAndConvergesToTheDesiredState) {
   EXPECT_EQ(controller_.reported.size(), 2u);
 }
 
+// What goes wrong on the host goes up with the instances report, once per distinct problem with
+// how often it happened; problems alone bring a report at most once a minute.
+TEST_F(AgentTest, ProblemsGoUpWithTheInstancesReport) {
+  controller_.desired = {.generation = "g1", .instances = {Want(1, "a"), Want(2, "b")}};
+  host_.fail_create = {TestUuid(2)};
+  std::unique_ptr<Agent> agent = NewAgent();
+  ASSERT_TRUE(agent->Start().ok());
+  RunFor(*agent, absl::Seconds(1));
+  ASSERT_EQ(controller_.errors.size(), 1u);
+  EXPECT_NE(controller_.errors[0].message.find("injected create failure"), std::string::npos)
+      << controller_.errors[0].message;
+  EXPECT_NE(controller_.errors[0].message.find(TestUuid(2).ToString()), std::string::npos);
+  const int reports = controller_.instance_reports;
+  RunFor(*agent, absl::Seconds(30));  // retries fail again; within the minute nothing goes up
+  EXPECT_EQ(controller_.errors.size(), 1u);
+  RunFor(*agent, absl::Minutes(3));  // the retries (backing off to a minute) and the resyncs
+  ASSERT_GE(controller_.errors.size(), 2u);
+  EXPECT_EQ(controller_.errors[1].message, controller_.errors[0].message);
+  int retries = 0;
+  for (const AgentError& e : controller_.errors) retries += e.count;
+  EXPECT_EQ(retries, agent->stats().failures) << "every failure is counted once";
+  EXPECT_LE(controller_.instance_reports, reports + 4) << "at most one report a minute";
+  host_.fail_create.clear();
+  RunFor(*agent, absl::Minutes(3));
+  EXPECT_EQ(host_.instances.size(), 2u);
+  const std::size_t seen = controller_.errors.size();
+  RunFor(*agent, absl::Minutes(3));
+  EXPECT_EQ(controller_.errors.size(), seen) << "no problem, nothing reported";
+}
+
 TEST_F(AgentTest, ConvergesAfterARebootWhileTheControllerIsAway) {
   controller_.desired = {.generation = "g1", .instances = {Want(1, "a"), Want(2, "b")}};
   {

@@ -63,6 +63,17 @@ struct MigrationResult {
   bool operator==(const MigrationResult&) const = default;
 };
 
+// A problem the agent ran into (a backend or controller call that failed), with how often since
+// its last report: the controller records it as an event, so that operators see agent-side
+// failures without reading the agent's log.
+struct AgentError {
+  std::string message{};
+  int count = 1;
+  bool operator==(const AgentError&) const = default;
+};
+// The distinct problems one report carries at most (the first ones since the last report).
+inline constexpr std::size_t kMaxReportedErrors = 16;
+
 // What one GPU's driver says it can create now (VgpuHost::Creatable), reported with the
 // instances so that the controller can show the driver's view beside its own plan.
 struct GpuCreatable {
@@ -93,12 +104,13 @@ class ControllerApi {
   // nullopt when the controller's generation equals `known_generation` (304 Not Modified).
   virtual absl::StatusOr<std::optional<DesiredState>> GetDesired(
       const std::string& host, const std::string& known_generation) = 0;
-  // The observed instances, the migrations done since the last report that succeeded, and the
-  // types each GPU can create now.
+  // The observed instances, the migrations done since the last report that succeeded, the
+  // types each GPU can create now, and the problems since the last report.
   virtual absl::Status PutInstances(const std::string& host,
                                     const std::vector<backends::VgpuInstance>& observed,
                                     const std::vector<MigrationResult>& migrations,
-                                    const std::vector<GpuCreatable>& creatable) = 0;
+                                    const std::vector<GpuCreatable>& creatable,
+                                    const std::vector<AgentError>& errors) = 0;
   virtual absl::Status PostTelemetry(const std::string& host,
                                      const std::vector<backends::GpuSample>& gpus,
                                      const std::optional<backends::BmcReading>& bmc) = 0;

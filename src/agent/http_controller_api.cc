@@ -128,9 +128,10 @@ class HttpControllerApi final : public ControllerApi {
   absl::Status PutInstances(const std::string& host,
                             const std::vector<backends::VgpuInstance>& observed,
                             const std::vector<MigrationResult>& migrations,
-                            const std::vector<GpuCreatable>& creatable) override {
+                            const std::vector<GpuCreatable>& creatable,
+                            const std::vector<AgentError>& errors) override {
     return Call("PUT", StrCat(HostPath(host), "/instances"),
-                ObservedJson(observed, migrations, creatable), "report instances")
+                ObservedJson(observed, migrations, creatable, errors), "report instances")
         .status();
   }
 

@@ -80,6 +80,7 @@ class FakeController final : public ControllerApi {
   std::vector<backends::VgpuInstance> reported;
   std::vector<MigrationResult> migrations;  // every one reported, in order
   std::vector<GpuCreatable> creatable;      // with the last instances report
+  std::vector<AgentError> errors;           // every problem reported, in order
   int puts_host = 0, heartbeats = 0, fetches = 0, instance_reports = 0, telemetry = 0;
   std::map<std::string, absl::Duration> leases;
 
@@ -109,11 +110,13 @@ class FakeController final : public ControllerApi {
   }
   absl::Status PutInstances(const std::string&, const std::vector<backends::VgpuInstance>& observed,
                             const std::vector<MigrationResult>& done,
-                            const std::vector<GpuCreatable>& types) override {
+                            const std::vector<GpuCreatable>& types,
+                            const std::vector<AgentError>& problems) override {
     if (!reachable || fail_put_instances) return absl::UnavailableError("unreachable");
     ++instance_reports;
     reported = observed;
     creatable = types;
+    for (const AgentError& e : problems) errors.push_back(e);
     for (const MigrationResult& m : done) migrations.push_back(m);
     return absl::OkStatus();
   }

@@ -72,7 +72,8 @@ std::string ReportableError(std::string text) {
 
 nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed,
                             const std::vector<MigrationResult>& migrations,
-                            const std::vector<GpuCreatable>& creatable) {
+                            const std::vector<GpuCreatable>& creatable,
+                            const std::vector<AgentError>& errors) {
   nlohmann::json items = nlohmann::json::array();
   for (const backends::VgpuInstance& o : observed) {
     nlohmann::json j = {
@@ -93,6 +94,13 @@ nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed,
       list.push_back({{"gpu", g.gpu}, {"types", std::move(types)}});
     }
     body["creatable"] = std::move(list);
+  }
+  if (!errors.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const AgentError& e : errors) {
+      list.push_back({{"message", ReportableError(e.message)}, {"count", e.count}});
+    }
+    body["errors"] = std::move(list);
   }
   return body;
 }

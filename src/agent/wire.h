@@ -25,7 +25,8 @@ inline constexpr int kMaxDesiredInstances = 4096;
 // PUT /api/v1/hosts/{host}/instances.
 [[nodiscard]] nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed,
                                           const std::vector<MigrationResult>& migrations = {},
-                                          const std::vector<GpuCreatable>& creatable = {});
+                                          const std::vector<GpuCreatable>& creatable = {},
+                                          const std::vector<AgentError>& errors = {});
 // The `migrations` list of that body; the agent's state file keeps unreported ones in it.
 [[nodiscard]] nlohmann::json MigrationsJson(const std::vector<MigrationResult>& migrations);
 // `what` prefixes errors ("agent state file x: migrations").

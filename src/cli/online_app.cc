@@ -215,8 +215,8 @@ void AddOnlineCommands(CLI::App& app, OnlineCommands& state,
       "Each vGPU the agent reported, 'desired' (wanted there, on that GPU) or 'foreign', in use\n"
       "or idle; the desired ones it has not reported; copies of VMs that moved away that it\n"
       "still holds (a move is done only once they are gone); VMs it must not start yet because\n"
-      "another host may still run them; VMs it is to live-migrate; and what each GPU's driver\n"
-      "can still create. More: docs/agents.md."));
+      "another host may still run them; VMs it is to live-migrate; what each GPU's driver can\n"
+      "still create; and the problems its agent reported in the last hour. More: docs/agents.md."));
   instances->callback([&] {
     run = Online(state, [&](Context& ctx) { return RunHostInstances(ctx, op.host, out); });
   });

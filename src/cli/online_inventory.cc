@@ -121,6 +121,14 @@ absl::Status RunHostInstances(Context& ctx, const std::string& host, std::ostrea
           << (d.value("ready", false) ? "ready" : "waiting for the destination's vGPUs") << ")\n";
     }
   }
+  if (!list("errors").empty()) {
+    out << "\nProblems its agent reported in the last hour:\n";
+    Table t({"LAST SEEN", "COUNT", "PROBLEM"});
+    for (const json& e : list("errors")) {
+      t.AddRow({StrOr(e, "last_seen"), std::to_string(e.value("count", 0LL)), StrOr(e, "message")});
+    }
+    t.Print(out);
+  }
   if (!list("creatable").empty()) {
     out << "\nWhat each GPU's driver can still create:\n";
     for (const json& g : list("creatable")) {

@@ -213,6 +213,7 @@ TEST_F(OnlineTest, HostInstancesShowsWhatTheAgentReportsAndWhatWaits) {
   web1["active"] = true;
   report("r730-1",
          {{"instances", {web1, web2}},
+          {"errors", {{{"message", "create 217ff73b-...: Device busy"}, {"count", 2}}}},
           {"creatable",
            {{{"gpu", web1["gpu"]}, {"types", {{{"type", "P40-8Q"}, {"available", 0}}}}}}}});
   const std::string viewer = tc_.TokenFor("vera", "viewer");

@@ -310,6 +310,13 @@ nlohmann::json InstancesReport::ToJson() const {
   nlohmann::json out = {{"instances", list}};
   if (!migrations.empty()) out["migrations"] = MigrationReportsJson(migrations);
   if (!creatable.empty()) out["creatable"] = CreatableJson(creatable);
+  if (!errors.empty()) {
+    nlohmann::json problems = nlohmann::json::array();
+    for (const AgentErrorReport& e : errors) {
+      problems.push_back({{"message", e.message}, {"count", e.count}});
+    }
+    out["errors"] = std::move(problems);
+  }
   return out;
 }
 
@@ -320,6 +327,7 @@ absl::StatusOr<InstancesReport> DecodeInstancesReport(const nlohmann::json& body
   const nlohmann::json* list = r.Array("instances");
   const nlohmann::json* migrations = r.Array("migrations", /*required=*/false);
   const nlohmann::json* creatable = r.Array("creatable", /*required=*/false);
+  const nlohmann::json* errors = r.Array("errors", /*required=*/false);
   GPUFLEET_RETURN_IF_ERROR(r.Finish());
   if (list->size() > kMaxReportedInstances) {
     return Invalid("instances", StrCat("more than ", kMaxReportedInstances, " instances"));
@@ -338,6 +346,9 @@ absl::StatusOr<InstancesReport> DecodeInstancesReport(const nlohmann::json& body
   GPUFLEET_ASSIGN_OR_RETURN(report.migrations, DecodeMigrationReports(migrations));
   if (creatable != nullptr) {
     GPUFLEET_ASSIGN_OR_RETURN(report.creatable, DecodeCreatable(*creatable, catalog));
+  }
+  if (errors != nullptr) {
+    GPUFLEET_ASSIGN_OR_RETURN(report.errors, DecodeAgentErrors(*errors));
   }
   return report;
 }
@@ -469,11 +480,13 @@ api::Response AgentSync::GetInstances(const api::Request& request) {
   for (const store::LeftoverInstance& l : leftovers) {
     left.push_back({{"uuid", l.uuid.ToString()}, {"vm", l.vm}, {"since", TimeText(l.observed_at)}});
   }
-  return api::Response::Json({{"host", host},
-                              {"items", items},
-                              {"missing", missing},
-                              {"leftovers", left},
-                              {"creatable", CreatableJson(creatable_.Get(host))}});
+  return api::Response::Json(
+      {{"host", host},
+       {"items", items},
+       {"missing", missing},
+       {"leftovers", left},
+       {"creatable", CreatableJson(creatable_.Get(host))},
+       {"errors", AgentErrorsJson(errors_.Get(host, context_.clock->Now()))}});
 }
 
 api::Response AgentSync::PutInstances(const api::Request& request) {
@@ -509,6 +522,22 @@ api::Response AgentSync::PutInstances(const api::Request& request) {
     }
   }
   if (!s.ok()) return api::Response::Error(s);
+  // A problem the host has not reported within the hour becomes an event; then it is kept.
+  const std::vector<AgentErrorReport> fresh = errors_.Fresh(host, report->errors, now);
+  if (!fresh.empty()) {
+    s = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+      for (const AgentErrorReport& e : fresh) {
+        GPUFLEET_RETURN_IF_ERROR(AppendEvent(
+            tx, "agent.error", StrCat("host/", host), actor,
+            StrCat("the agent of ", host, " reports: ", e.message,
+                   e.count > 1 ? StrCat(" (", e.count, " times since its last report)") : ""),
+            {{"count", e.count}}));
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return api::Response::Error(s);
+  }
+  (void)errors_.Add(host, report->errors, now);
   creatable_.Set(host, std::move(report->creatable));
   return api::Response::Json({{"host", host},
                               {"observed", plan.observed},

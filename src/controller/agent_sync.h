@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "api/router.h"
 #include "common/uuid.h"
+#include "controller/agent_errors.h"
 #include "controller/context.h"
 #include "controller/creatable.h"
 #include "controller/live_migration.h"
@@ -37,11 +38,13 @@ struct ReportedInstance {
 //   {"instances": [{"uuid": UUID, "gpu": PCI, "type": TYPE, "placement"?: -1..1023,
 //                   "vm"?: NAME, "active"?: BOOL}, ...],    at most kMaxReportedInstances
 //    "migrations"?: [{"vm": NAME, "to": HOST, "stun_ms"?: INT, "error"?: TEXT}, ...],
-//    "creatable"?: [{"gpu": PCI, "types": [{"type": TYPE, "available": INT}, ...]}, ...]}
+//    "creatable"?: [{"gpu": PCI, "types": [{"type": TYPE, "available": INT}, ...]}, ...],
+//    "errors"?: [{"message": TEXT, "count": INT}, ...]}
 struct InstancesReport {
   std::vector<ReportedInstance> instances;
   std::vector<MigrationReport> migrations;  // live_migration.h
   std::vector<GpuCreatable> creatable;      // creatable.h
+  std::vector<AgentErrorReport> errors;     // agent_errors.h
 
   // The canonical JSON form: every field present, types canonical.
   [[nodiscard]] nlohmann::json ToJson() const;
@@ -106,7 +109,10 @@ class AgentSync {
   absl::Status AddRoutes(api::Router& router);
   // Drops what is kept in memory of a deleted host (its last creatable types), so that a host
   // registered again under the name does not show them before its agent reports.
-  void ForgetHost(const std::string& host) { creatable_.Set(host, {}); }
+  void ForgetHost(const std::string& host) {
+    creatable_.Set(host, {});
+    errors_.Forget(host);
+  }
 
   static constexpr int kMaxEventsPerKind = 32;
 
@@ -118,6 +124,7 @@ class AgentSync {
   Context context_;
   std::function<void()> on_observed_change_;
   CreatableByHost creatable_;
+  AgentErrorsByHost errors_;
 };
 
 // True when the request's If-None-Match lists `etag` (a strong ETag with its quotes; W/ prefixes

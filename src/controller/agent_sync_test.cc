@@ -384,6 +384,56 @@ TEST_F(AgentSyncTest, AMigrationWhosePauseWasNotMeasuredIsRecordedAsLive) {
       << "the wait for r730-1 is over";
 }
 
+// Problems an agent reports become an `agent.error` event the first time (again after an hour
+// of silence), and are listed with their counts beside the host's instances.
+TEST_F(AgentSyncTest, AgentProblemsBecomeEventsAndAreListed) {
+  auto put = [&](const nlohmann::json& errors) {
+    return tc_.Client().Put(
+        "/api/v1/hosts/r730-1/instances", Bearer(agent_),
+        nlohmann::json({{"instances", nlohmann::json::array()}, {"errors", errors}}).dump(),
+        "application/json");
+  };
+  const nlohmann::json create_failed = {
+      {{"message", "create 0badc0de-...: write available_instances: Device busy"}, {"count", 3}}};
+  ASSERT_EQ(put(create_failed)->status, 200);
+  ASSERT_EQ(EventCount("agent.error"), 1u);
+  nlohmann::json event =
+      JsonOf(tc_.Client().Get("/api/v1/events?kind=agent.error", Bearer(viewer_)))["items"][0];
+  EXPECT_EQ(event["object"], "host/r730-1");
+  EXPECT_THAT(event["message"].get<std::string>(),
+              HasSubstr("the agent of r730-1 reports: create 0badc0de-...: write "
+                        "available_instances: Device busy (3 times since its last report)"));
+  ASSERT_EQ(put(create_failed)->status, 200);
+  EXPECT_EQ(EventCount("agent.error"), 1u) << "a known problem is counted, not repeated";
+  auto listed = [&] {
+    return JsonOf(tc_.Client().Get("/api/v1/hosts/r730-1/instances", Bearer(viewer_)))["errors"];
+  };
+  ASSERT_EQ(listed().size(), 1u);
+  EXPECT_EQ(listed()[0]["count"], 6);
+  clock_.Advance(absl::Minutes(61));
+  EXPECT_TRUE(listed().empty()) << "an hour without it";
+  ASSERT_EQ(put(create_failed)->status, 200);
+  EXPECT_EQ(EventCount("agent.error"), 2u);
+  EXPECT_EQ(listed()[0]["count"], 3);
+
+  const std::vector<std::pair<nlohmann::json, std::string>> bad = {
+      {{{{"message", ""}, {"count", 1}}}, "errors[0].message"},
+      {{{{"message", "two\nlines"}, {"count", 1}}}, "errors[0].message"},
+      {{{{"message", std::string(1025, 'x')}, {"count", 1}}}, "errors[0].message"},
+      {{{{"message", "x"}, {"count", 0}}}, "errors[0].count"},
+      {{{{"message", "x"}}}, "errors[0].count"},
+      {nlohmann::json(std::vector<nlohmann::json>(17, {{"message", "x"}, {"count", 1}})), "errors"},
+  };
+  for (const auto& [errors, field] : bad) {
+    SCOPED_TRACE(errors.dump().substr(0, 80));
+    auto r = put(errors);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << r->body;
+    EXPECT_EQ(JsonOf(r)["field"], field);
+  }
+  EXPECT_EQ(EventCount("agent.error"), 2u);
+}
+
 // The driver's view of what each GPU can still create goes up with the instances, is checked
 // against the host's inventory, and is read back beside them.
 TEST_F(AgentSyncTest, CreatableTypesAreCheckedAndReadBack) {
