@@ -22,7 +22,8 @@ absl::Status RunHostDelete(Context& ctx, const std::string& host, std::ostream& 
 // or foreign, in use or idle), the desired vGPUs it has not reported, copies of VMs that moved
 // away that it still holds, VMs it must not start yet (holds), VMs it is to live-migrate
 // (departures), what each GPU's driver can still create, and the problems its agent reported
-// in the last hour (GET .../instances and .../desired). JSON/YAML: the instances document with `holds` and `departures` added.
+// in the last hour (GET .../instances and .../desired). JSON/YAML: the instances document with
+// `holds` and `departures` added.
 absl::Status RunHostInstances(Context& ctx, const std::string& host, std::ostream& out);
 
 struct GpusOptions {
