@@ -27,13 +27,16 @@ void Agent::Remember(const absl::Status& status) {
     stats_.last_error = std::string(status.message());
   }
   // Every occurrence counts toward the next report; the first kMaxReportedErrors distinct ones
-  // go up with it.
+  // go up with it (never an empty message, which the controller refuses).
+  const std::string problem = status.message().empty()
+                                  ? std::string(absl::StatusCodeToString(status.code()))
+                                  : std::string(status.message());
   auto seen = std::find_if(unreported_errors_.begin(), unreported_errors_.end(),
-                           [&](const AgentError& e) { return e.message == status.message(); });
+                           [&](const AgentError& e) { return e.message == problem; });
   if (seen != unreported_errors_.end()) {
     seen->count += seen->count < (1 << 30) ? 1 : 0;
   } else if (unreported_errors_.size() < kMaxReportedErrors) {
-    unreported_errors_.push_back({.message = std::string(status.message())});
+    unreported_errors_.push_back({.message = problem});
   }
   // The same complaint is logged once a minute, not at every attempt.
   const absl::Time now = clock_.Now();

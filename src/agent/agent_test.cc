@@ -193,6 +193,15 @@ TEST_F(AgentTest, EnrolmentWaitsForTheControllerAndUsesTheTokenOnce) {
 }
 
 // Per-vGPU samples go up with their GPU's, each value only where the backend has it.
+// Problems go up made reportable; an empty message (which the controller refuses, and would
+// then refuse every report after) never does.
+TEST(ProblemWireTest, ProblemsAreMadeReportable) {
+  nlohmann::json body = ObservedJson(
+      {}, {}, {}, {{.message = "", .count = 2}, {.message = "two\nlines", .count = 3}});
+  ASSERT_EQ(body["errors"].size(), 1u);
+  EXPECT_EQ(body["errors"][0], nlohmann::json({{"message", "two lines"}, {"count", 3}}));
+}
+
 TEST(TelemetryWireTest, PerVgpuSamplesGoUpWithTheirGpu) {
   backends::GpuSample s{.gpu = "0000:3b:00.0", .utilisation_pct = 40.0};
   s.vgpus = {{.uuid = testing::TestUuid(1), .utilisation_pct = 25.0, .framebuffer_used_mib = 8192},

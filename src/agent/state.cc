@@ -23,7 +23,8 @@ std::string EncodeAgentState(const AgentState& state) {
   if (!state.departed.empty()) j["departed"] = state.departed;
   if (!state.unreported.empty()) j["migrations"] = MigrationsJson(state.unreported);
   if (state.migrating) j["migrating"] = {{"vm", state.migrating->vm}, {"to", state.migrating->to}};
-  return j.dump(2) + "\n";
+  // A hypervisor message may not be UTF-8: replaced, not thrown on.
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 absl::StatusOr<AgentState> DecodeAgentState(std::string_view text, std::string_view what) {

@@ -34,6 +34,15 @@ TEST(AgentStateTest, RoundTrips) {
   EXPECT_EQ(*back, s);
 }
 
+// A hypervisor's message that is not UTF-8 does not stop the agent from saving its state.
+TEST(AgentStateTest, MessagesThatAreNotUtf8AreSavedReplaced) {
+  AgentState s = Sample();
+  s.unreported = {{.vm = "ws", .to = "r730-2", .error = "bad \xff byte"}};
+  absl::StatusOr<AgentState> back = DecodeAgentState(EncodeAgentState(s), "state");
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->unreported[0].error, "bad \xef\xbf\xbd byte");
+}
+
 TEST(AgentStateTest, BadFieldsAreNamed) {
   struct Case {
     std::string text;

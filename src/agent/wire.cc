@@ -98,6 +98,7 @@ nlohmann::json ObservedJson(const std::vector<backends::VgpuInstance>& observed,
   if (!errors.empty()) {
     nlohmann::json list = nlohmann::json::array();
     for (const AgentError& e : errors) {
+      if (e.message.empty()) continue;  // the controller refuses an empty message
       list.push_back({{"message", ReportableError(e.message)}, {"count", e.count}});
     }
     body["errors"] = std::move(list);
