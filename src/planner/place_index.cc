@@ -67,11 +67,18 @@ bool Placer::StreamsFor(const Cluster& cluster, const Vm& vm, Outlook& outlook,
   };
   if (vm.need.passthrough) {
     // Every policy scores a free GPU alike (HostCandidates): hosts running VMs first, then host
-    // and GPU order; spread's empty-GPU keys carry the host's VMs instead of that tier.
-    if (policy == Policy::kSpread) return false;
+    // and GPU order; spread's empty-GPU keys carry the host's VMs instead of that tier, so under
+    // spread every free GPU is also in passthrough_free_ (placer.h).
     for (const core::Board* board : boards_) {
       if (!vm.need.boards.empty() &&
           std::find(vm.need.boards.begin(), vm.need.boards.end(), board) == vm.need.boards.end()) {
+        continue;
+      }
+      if (policy == Policy::kSpread) {
+        if (auto it = passthrough_free_.find(board); it != passthrough_free_.end()) {
+          add(it->second, nullptr, Fit{GpuMode::kPassthrough, -1}, Stream::Order::kPassthrough, 0,
+              0);
+        }
         continue;
       }
       if (auto it = empty_mixed_.find(board); it != empty_mixed_.end()) {  // free too

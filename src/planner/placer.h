@@ -19,8 +19,8 @@
 // thousands of GPUs), and empty GPUs per board, and unused pass-through GPUs per board. Spread and
 // consolidate read the same sets with their own scores (the keys carry what their order needs). Its
 // answer is the full scan's answer (tests compare them decision by decision on random clusters,
-// under every policy); what it does not cover (pass-through under spread, no re-carving) and every
-// rejection takes the full scan, which also explains.
+// under every policy); what it does not cover (no re-carving) and every rejection takes the
+// full scan, which also explains.
 //
 // Not thread-safe; the Cluster passed to each call must be the one given at construction, changed
 // only through Commit and Remove.
@@ -150,7 +150,8 @@ class Placer {
   // (tier, host, gpu); tier 1 when the host runs VMs, 2 when it runs none (under spread: the
   // host's VMs instead of the tier).
   std::map<std::pair<const core::Board*, bool>, std::set<Key>> empty_;
-  // GPUs in pass-through mode that no VM uses, per board: (tier, host, gpu).
+  // GPUs in pass-through mode that no VM uses, per board: (tier, host, gpu). Under spread, whose
+  // empty-GPU keys are the host's VMs, every free GPU is here too, in the pass-through order.
   std::map<const core::Board*, std::set<Key>> passthrough_free_;
   // In-use MIG GPUs per board, grouped by their exact layout: (0, host, gpu).
   struct MigGroup {

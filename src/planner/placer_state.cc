@@ -181,6 +181,8 @@ void Placer::IndexGpu(const Cluster& cluster, int host, int gpu_index, bool add)
       group(mixed_[gpu.board]);
     } else if (gpu.passthrough_vm < 0) {
       update(empty_mixed_[gpu.board], {empty_order, host, gpu_index});
+      if (options_.policy == Policy::kSpread)
+        update(passthrough_free_[gpu.board], {tier, host, gpu_index});
     }
     return;
   }
@@ -204,6 +206,8 @@ void Placer::IndexGpu(const Cluster& cluster, int host, int gpu_index, bool add)
       update(passthrough_free_[gpu.board], {tier, host, gpu_index});
     } else {
       update(empty_[{gpu.board, gpu.mode == GpuMode::kMig}], {empty_order, host, gpu_index});
+      if (options_.policy == Policy::kSpread)
+        update(passthrough_free_[gpu.board], {tier, host, gpu_index});
     }
   }
 }
