@@ -195,7 +195,7 @@ void Agent::Reconcile(absl::Time now) {
     unreported_errors_.clear();
     absl::Status s =
         controller_.PutInstances(options_.host, out.observed, state_.unreported, creatable, errors);
-    if (!s.ok()) {
+    if (!s.ok() && !absl::IsInvalidArgument(s)) {
       unreported_errors_ = std::move(errors);  // they go with the next report
     } else if (!errors.empty()) {
       next_error_report_ = now + absl::Minutes(1);

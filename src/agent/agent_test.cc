@@ -200,6 +200,13 @@ TEST(ProblemWireTest, ProblemsAreMadeReportable) {
       {}, {}, {}, {{.message = "", .count = 2}, {.message = "two\nlines", .count = 3}});
   ASSERT_EQ(body["errors"].size(), 1u);
   EXPECT_EQ(body["errors"][0], nlohmann::json({{"message", "two lines"}, {"count", 3}}));
+  // Bytes that are not UTF-8 stay one byte each, so the text keeps within the limit.
+  body =
+      ObservedJson({}, {}, {}, {{.message = std::string(1500, '\xff') + "\xc3\xa9", .count = 1}});
+  const std::string sent = body["errors"][0]["message"];
+  EXPECT_EQ(sent, std::string(1024, '?'));
+  body = ObservedJson({}, {}, {}, {{.message = "caf\xc3\xa9 \xe2\x82", .count = 1}});
+  EXPECT_EQ(body["errors"][0]["message"], "caf\xc3\xa9 ??");
 }
 
 TEST(TelemetryWireTest, PerVgpuSamplesGoUpWithTheirGpu) {

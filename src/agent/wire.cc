@@ -57,6 +57,25 @@ namespace {
 // A hypervisor's message as the controller takes it: control characters as spaces, at most
 // 1,024 bytes, cut at a UTF-8 character boundary.
 std::string ReportableError(std::string text) {
+  // Bytes that are not UTF-8 become '?' here: left to the JSON encoder they would become three
+  // bytes each and could push the text past the controller's limit, which refuses the report.
+  for (std::size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    const std::size_t len = b < 0x80           ? 1
+                            : (b >> 5) == 0x6  ? 2
+                            : (b >> 4) == 0xE  ? 3
+                            : (b >> 3) == 0x1E ? 4
+                                               : 0;
+    bool valid = len > 0 && i + len <= text.size();
+    for (std::size_t k = 1; valid && k < len; ++k) {
+      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
+    }
+    if (!valid) {
+      text[i++] = '?';
+      continue;
+    }
+    i += len;
+  }
   for (char& c : text) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
   }
