@@ -26,6 +26,7 @@ struct BenchOptions {
   double budget_s = 3;        // per timed online measurement
   double plan_budget_s = 15;  // the largest run of a size ladder, per placer
   int stream_hosts = 100;     // fleet of the arrival/departure replays
+  int accept_seeds = 1;       // acceptance: > 1 adds the lead on each seed from `seed` on
   bool smoke = false;
 };
 

@@ -23,6 +23,7 @@ namespace {
 constexpr char kUsage[] =
     "usage: planner_bench [--smoke] [--json] [--only ITEMS] [--hosts N] [--gpus-per-host N]\n"
     "                     [--vms N] [--seed N] [--budget S] [--plan-budget S] [--stream-hosts N]\n"
+    "                     [--accept-seeds N]\n"
     "  --smoke           tiny sizes, for CTest: checks that every item runs, not its speed\n"
     "  --json            one JSON document instead of the table\n"
     "  --only ITEMS      comma-separated subset of online,plan,gap,accept,evac,ha\n"
@@ -31,7 +32,9 @@ constexpr char kUsage[] =
     "  --seed N          seed of every generator (default 1)\n"
     "  --budget S        seconds per timed online measurement (default 3)\n"
     "  --plan-budget S   longest run of a size ladder; larger sizes are extrapolated (default 15)\n"
-    "  --stream-hosts N  hosts of the arrival/departure replays (default 100)\n";
+    "  --stream-hosts N  hosts of the arrival/departure replays (default 100)\n"
+    "  --accept-seeds N  also replay the acceptance streams on N seeds from --seed on and print\n"
+    "                    the default policy's worst lead over the best baseline (default 1: off)\n";
 
 const std::vector<std::string>& AllItems() {
   static const std::vector<std::string> kItems = {"online", "plan", "gap", "accept", "evac", "ha"};
@@ -49,7 +52,7 @@ std::optional<Args> Parse(int argc, char** argv) {
   a.items = {AllItems().begin(), AllItems().end()};
   std::vector<std::string_view> args(argv + 1, argv + argc);
   if (std::find(args.begin(), args.end(), "--smoke") != args.end()) {
-    a.bench = BenchOptions{6, 4, 48, 1, 0.02, 0.5, 4, true};
+    a.bench = BenchOptions{6, 4, 48, 1, 0.02, 0.5, 4, 2, true};
   }
   for (std::size_t i = 0; i < args.size(); ++i) {
     const std::string_view flag = args[i];
@@ -79,6 +82,8 @@ std::optional<Args> Parse(int argc, char** argv) {
       b.plan_budget_s = d;
     } else if (flag == "--stream-hosts" && n > 0) {
       b.stream_hosts = *n;
+    } else if (flag == "--accept-seeds" && n > 0) {
+      b.accept_seeds = *n;
     } else if (flag == "--only") {
       a.items.clear();
       for (std::string_view item : StrSplit(v, ',')) {
