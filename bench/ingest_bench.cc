@@ -308,6 +308,34 @@ double ServerMicrosPerRequest(const Phase& p) {
   return p.answered > 0 ? p.server_cpu_seconds / static_cast<double>(p.answered) * 1e6 : 0;
 }
 
+// What an agent's desired-state poll costs (GET /api/v1/hosts/{host}/desired with its own
+// credential, a full 200 answer): the bench's hosts run no VMs, so this is each poll's fixed
+// part (authentication, the host's desired instances, its observed ones for the start holds,
+// the document and its ETag), the part every agent pays on every poll.
+void AddPollRows(Report& report, const Args& a, const Phase& poll) {
+  const std::string size =
+      StrCat(FormatNumber(a.hosts), " hosts, ", a.connections, " conns, closed loop");
+  const std::string note =
+      "GET /hosts/{host}/desired with the host's credential, 200 with the whole document (an "
+      "agent whose document did not change gets a 304); the hosts run no VMs";
+  report.rows.push_back(Row{.workload = "desired-state poll, one core",
+                            .size = size,
+                            .metric = "polls/s",
+                            .gpufleet = Number(poll.load.per_second),
+                            .note = note});
+  report.rows.push_back(Row{.workload = "desired-state poll, one core",
+                            .size = size,
+                            .metric = "server CPU us/poll",
+                            .gpufleet = Number(ServerMicrosPerRequest(poll), 1),
+                            .note = note});
+  report.rows.push_back(Row{.workload = "desired-state poll, one core",
+                            .size = size,
+                            .metric = "non-200 answers",
+                            .gpufleet = Number(static_cast<double>(poll.load.failed)),
+                            .target = "0",
+                            .verdict = poll.load.failed == 0 ? Verdict::kPass : Verdict::kFail});
+}
+
 void AddRows(Report& report, const Args& a, const Phase& first, const Phase& closed,
              const Phase& floor, const Phase& open, const Parts& parts) {
   const std::string hosts = StrCat(FormatNumber(a.hosts), " hosts");
@@ -459,7 +487,13 @@ int Run(const Args& a) {
                               (*credentials)[static_cast<std::size_t>(i)],
                               "\r\nContent-Length: 0\r\n\r\n"));
   }
-  Phase first_phase, closed_phase, floor_phase, open_phase;
+  std::vector<std::string> polls;
+  for (int i = 0; i < a.hosts; ++i) {
+    polls.push_back(StrCat("GET /api/v1/hosts/", HostName(i),
+                           "/desired HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ",
+                           (*credentials)[static_cast<std::size_t>(i)], "\r\n\r\n"));
+  }
+  Phase first_phase, closed_phase, floor_phase, open_phase, poll_phase;
   Parts parts;
   int marked = 0;
   int sweep_errors = 0;
@@ -488,6 +522,12 @@ int Run(const Args& a) {
     if (!measured.ok()) return fail(measured.status());
     floor_phase = *measured;
 
+    LoadOptions poll = load;
+    poll.requests = polls;
+    measured = Measure(poll);
+    if (!measured.ok()) return fail(measured.status());
+    poll_phase = *measured;
+
     load.connections = a.open_connections;
     load.rate = a.rate;
     measured = Measure(load);
@@ -509,6 +549,7 @@ int Run(const Args& a) {
 
   Report report;
   AddRows(report, a, first_phase, closed_phase, floor_phase, open_phase, parts);
+  AddPollRows(report, a, poll_phase);
   report.facts = {
       StrCat("ingest_bench", a.smoke ? " --smoke" : "", ", ", Now()),
       StrCat("machine: ", cpus, " CPUs (", CpuModel(), "); server on CPU ", server_cpu, " (",
