@@ -28,6 +28,13 @@ absl::StatusOr<std::vector<AgentErrorReport>> DecodeAgentErrors(const nlohmann::
       return InvalidField(StrCat(path, ".message"), StrCat("must be 1 to ", kMaxAgentErrorLength,
                                                            " bytes, without control characters"));
     }
+    // The same message twice in one report is one problem (one event), its counts added.
+    auto same = std::find_if(out.begin(), out.end(),
+                             [&](const AgentErrorReport& x) { return x.message == e.message; });
+    if (same != out.end()) {
+      same->count = std::min(same->count + e.count, 1 << 30);
+      continue;
+    }
     out.push_back(std::move(e));
   }
   return out;

@@ -355,6 +355,10 @@ TEST_F(AgentSyncTest, AMovedVmIsHeldOnItsNewHostWhileAnotherHostMayRunIt) {
   MoveDesired(web[0], "r730-2", "r730-1");  // a live migration the source has not reported yet
   EXPECT_EQ(holds("r730-2"),
             nlohmann::json({{{"vm", "web-1"}, {"reason", "live-migrating from r730-1"}}}));
+  set_state("r730-1", store::HostState::kDown);
+  EXPECT_TRUE(holds("r730-2").empty())
+      << "a source that died during the migration does not hold the VM: it starts cold";
+  set_state("r730-1", store::HostState::kReady);
   ASSERT_EQ(Report({running}, "r730-2", other_agent_)->status, 200);
   EXPECT_TRUE(holds("r730-2").empty()) << "it runs there now";
 }
@@ -415,6 +419,14 @@ TEST_F(AgentSyncTest, AgentProblemsBecomeEventsAndAreListed) {
   ASSERT_EQ(put(create_failed)->status, 200);
   EXPECT_EQ(EventCount("agent.error"), 2u);
   EXPECT_EQ(listed()[0]["count"], 3);
+  // One message twice in a report is one problem: one event, the counts added.
+  ASSERT_EQ(
+      put({{{"message", "sysfs: EIO"}, {"count", 2}}, {{"message", "sysfs: EIO"}, {"count", 5}}})
+          ->status,
+      200);
+  EXPECT_EQ(EventCount("agent.error"), 3u);
+  ASSERT_EQ(listed().size(), 2u);
+  EXPECT_EQ(listed()[1]["count"], 7);
 
   const std::vector<std::pair<nlohmann::json, std::string>> bad = {
       {{{{"message", ""}, {"count", 1}}}, "errors[0].message"},
@@ -431,7 +443,7 @@ TEST_F(AgentSyncTest, AgentProblemsBecomeEventsAndAreListed) {
     EXPECT_EQ(r->status, 400) << r->body;
     EXPECT_EQ(JsonOf(r)["field"], field);
   }
-  EXPECT_EQ(EventCount("agent.error"), 2u);
+  EXPECT_EQ(EventCount("agent.error"), 3u);
 }
 
 // The driver's view of what each GPU can still create goes up with the instances, is checked

@@ -35,8 +35,14 @@ absl::StatusOr<nlohmann::json> StartHolds(store::ReadTx& tx, const std::string& 
   for (const store::DesiredInstance& d : instances) {
     if (running.contains(d.vm) || holds.contains(d.vm)) continue;
     if (!d.migrate_from.empty()) {
-      holds[d.vm] = StrCat("live-migrating from ", d.migrate_from);
-      continue;
+      // Only the source's report ends a live migration; a source that died before it reported
+      // holds nothing (the VM starts cold here, as after any HA restart), but its copies, if
+      // it comes back, are looked for below like any other host's.
+      GPUFLEET_ASSIGN_OR_RETURN(bool source_up, up(d.migrate_from));
+      if (source_up) {
+        holds[d.vm] = StrCat("live-migrating from ", d.migrate_from);
+        continue;
+      }
     }
     std::string elsewhere;
     if (!here.contains(d.uuid)) {

@@ -8,7 +8,7 @@
 // new host lists the VM under `holds` until:
 // - a live migration to this host is over (its desired instances no longer `migrate_from`
 //   another host: the source reported the migration, or its failure, after which the VM moves
-//   cold), and
+//   cold) or its source is down or deleted, and
 // - no host other than this one, unless it is down, still reports one of the VM's vGPUs (the
 //   observation of a UUID on another host, or a leftover copy there: leftover_instances).
 // A VM that already runs here (one of its vGPUs reported active here) is never held.
