@@ -187,9 +187,12 @@ void Agent::Reconcile(absl::Time now) {
   if (options_.manage_vms) StartReadyVms(out.observed);
   // Reported when it changed, and once per resync period anyway (the controller compares and
   // writes nothing when it is the same); problems alone bring a report at most once a minute.
+  // A report that failed is retried with the next reconcile at or after report_retry_at_
+  // (backing off from 1 s to a minute), not at every reconcile while the controller fails.
   const bool problems = !unreported_errors_.empty() && now >= next_error_report_;
-  if (enrolled_ && (!observed_reported_ || out.observed != reported_observed_ ||
-                    now >= next_observed_report_ || !state_.unreported.empty() || problems)) {
+  if (enrolled_ && now >= report_retry_at_ &&
+      (!observed_reported_ || out.observed != reported_observed_ || now >= next_observed_report_ ||
+       !state_.unreported.empty() || problems)) {
     std::vector<GpuCreatable> creatable = Creatable();  // may add a problem of its own
     std::vector<AgentError> errors = std::move(unreported_errors_);
     unreported_errors_.clear();
@@ -197,8 +200,12 @@ void Agent::Reconcile(absl::Time now) {
         controller_.PutInstances(options_.host, out.observed, state_.unreported, creatable, errors);
     if (!s.ok() && !absl::IsInvalidArgument(s)) {
       unreported_errors_ = std::move(errors);  // they go with the next report
-    } else if (!errors.empty()) {
-      next_error_report_ = now + absl::Minutes(1);
+      report_backoff_ = std::clamp(report_backoff_ * 2, absl::Seconds(1), absl::Minutes(1));
+      report_retry_at_ = now + report_backoff_;
+    } else {
+      report_backoff_ = absl::ZeroDuration();
+      report_retry_at_ = absl::InfinitePast();
+      if (!errors.empty()) next_error_report_ = now + absl::Minutes(1);
     }
     Remember(s);
     if (s.ok()) {
@@ -260,7 +267,7 @@ void Agent::MigrateDepartures(absl::Time now) {
     } else {
       // The intent first: an agent killed during the migration learns of it on restart.
       state_.migrating = d;
-      Remember(Persist());
+      (void)Persist();  // Persist remembers a failure itself
       absl::StatusOr<absl::Duration> stun = backends_.hypervisor->MigrateVm(d.vm, d.to);
       state_.migrating.reset();
       if (absl::IsUnavailable(stun.status())) {
@@ -275,7 +282,9 @@ void Agent::MigrateDepartures(absl::Time now) {
                               absl::FormatDuration(*stun)));
         }
       } else {
-        result.error = std::string(stun.status().message());
+        result.error = stun.status().message().empty()
+                           ? std::string(absl::StatusCodeToString(stun.status().code()))
+                           : std::string(stun.status().message());
         Remember(stun.status());
       }
     }

@@ -136,6 +136,11 @@ class Agent {
   // distinct ones, in the order met), and when problems alone may trigger the next report.
   std::vector<AgentError> unreported_errors_;
   absl::Time next_error_report_ = absl::InfinitePast();
+  // After an instances report that failed (not one refused as invalid): no new attempt before
+  // report_retry_at_; the wait doubles from 1 s to a minute and ends with a report that gets
+  // through.
+  absl::Time report_retry_at_ = absl::InfinitePast();
+  absl::Duration report_backoff_ = absl::ZeroDuration();
   mutable std::mutex stats_mu_;
   AgentStats stats_;
 };

@@ -272,10 +272,14 @@ TEST(MigrationWireTest, ErrorsAreMadeReportable) {
   const nlohmann::json body =
       ObservedJson({}, {{.vm = "a", .to = "b", .error = "line one\nline two"},
                         {.vm = "c", .to = "b", .error = long_text},
-                        {.vm = "d", .to = "b", .stun = absl::Milliseconds(2500)}});
+                        {.vm = "d", .to = "b", .stun = absl::Milliseconds(2500)},
+                        {.vm = "e", .to = "b", .error = ""}});
   EXPECT_EQ(body["migrations"][0]["error"], "line one line two");
   EXPECT_EQ(body["migrations"][1]["error"].get<std::string>(), std::string(1023, 'x'));
   EXPECT_EQ(body["migrations"][2]["stun_ms"], 2500);
+  // The controller refuses an empty error, and a refused result would go up again with every
+  // report: a failure without a message still says it failed.
+  EXPECT_EQ(body["migrations"][3]["error"], "the migration failed (no message)");
   EXPECT_NO_THROW((void)body.dump());
 }
 

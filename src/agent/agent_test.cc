@@ -103,6 +103,35 @@ TEST_F(AgentTest, ProblemsGoUpWithTheInstancesReport) {
   EXPECT_EQ(controller_.errors.size(), seen) << "no problem, nothing reported";
 }
 
+// A failed report is a problem of its own; while the controller keeps failing, problems still
+// go up at most once a minute (the instances themselves only when they change).
+TEST_F(AgentTest, ProblemsAreNotResentEverySecondWhileTheControllerFails) {
+  controller_.desired = {.generation = "g1", .instances = {Want(1, "a"), Want(2, "b")}};
+  host_.fail_create = {TestUuid(2)};  // a problem at every reconcile
+  controller_.fail_put_instances = true;
+  std::unique_ptr<Agent> agent = NewAgent();
+  ASSERT_TRUE(agent->Start().ok());
+  // Something wakes the reconcile every second (as a host's change events can).
+  auto run = [&](int seconds) {
+    for (int i = 0; i < seconds; ++i) {
+      agent->Nudge();
+      RunFor(*agent, absl::Seconds(1));
+    }
+  };
+  run(63);  // the retries' wait doubles: 1, 2, 4, 8, 16, 32 s
+  EXPECT_LE(controller_.instance_report_attempts, 7);
+  const int before = controller_.instance_report_attempts;
+  run(300);
+  EXPECT_LE(controller_.instance_report_attempts - before, 5) << "then one a minute";
+  controller_.fail_put_instances = false;
+  run(61);
+  EXPECT_GE(controller_.instance_reports, 1) << "the next try after the controller is back";
+  const int reports = controller_.instance_reports;
+  run(30);
+  EXPECT_EQ(controller_.instance_reports, reports)
+      << "then problems alone go up once a minute again";
+}
+
 TEST_F(AgentTest, ConvergesAfterARebootWhileTheControllerIsAway) {
   controller_.desired = {.generation = "g1", .instances = {Want(1, "a"), Want(2, "b")}};
   {
@@ -207,6 +236,22 @@ TEST(ProblemWireTest, ProblemsAreMadeReportable) {
   EXPECT_EQ(sent, std::string(1024, '?'));
   body = ObservedJson({}, {}, {}, {{.message = "caf\xc3\xa9 \xe2\x82", .count = 1}});
   EXPECT_EQ(body["errors"][0]["message"], "caf\xc3\xa9 ??");
+  // Lead and continuation bytes in place are not enough: overlong forms, UTF-16 surrogates
+  // and code points above U+10FFFF are not UTF-8 either (each would be sent as U+FFFD, three
+  // bytes). 341 surrogates make 1,023 bytes; sent as such they would be 3,069.
+  std::string surrogates;
+  for (int i = 0; i < 341; ++i) surrogates += "\xed\xa0\x80";
+  body = ObservedJson({}, {}, {}, {{.message = surrogates, .count = 1}});
+  EXPECT_EQ(body["errors"][0]["message"], std::string(1023, '?'));
+  body = ObservedJson(
+      {}, {}, {},
+      {{.message = "\xc0\xaf \xe0\x80\xaf \xf0\x80\x80\xaf \xf4\x90\x80\x80 \xf5\x80\x80\x80 "
+                   "\xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xed\x9f\xbf",
+        .count = 1}});
+  EXPECT_EQ(body["errors"][0]["message"],
+            "?? ??? ???? ???? ???? \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xed\x9f\xbf");
+  EXPECT_EQ(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict).size(),
+            body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).size());
 }
 
 TEST(TelemetryWireTest, PerVgpuSamplesGoUpWithTheirGpu) {

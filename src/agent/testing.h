@@ -82,6 +82,7 @@ class FakeController final : public ControllerApi {
   std::vector<GpuCreatable> creatable;      // with the last instances report
   std::vector<AgentError> errors;           // every problem reported, in order
   int puts_host = 0, heartbeats = 0, fetches = 0, instance_reports = 0, telemetry = 0;
+  int instance_report_attempts = 0;  // failed ones too
   std::map<std::string, absl::Duration> leases;
 
   absl::StatusOr<std::string> Enrol(const std::string& token) override {
@@ -112,6 +113,7 @@ class FakeController final : public ControllerApi {
                             const std::vector<MigrationResult>& done,
                             const std::vector<GpuCreatable>& types,
                             const std::vector<AgentError>& problems) override {
+    ++instance_report_attempts;
     if (!reachable || fail_put_instances) return absl::UnavailableError("unreachable");
     ++instance_reports;
     reported = observed;

@@ -1,5 +1,7 @@
 #include "agent/wire.h"
 
+#include <string_view>
+
 #include "common/json.h"
 #include "common/strings.h"
 
@@ -54,23 +56,42 @@ nlohmann::json HostReportJson(const backends::HostFacts& facts) {
 
 namespace {
 
+// The length of the well-formed UTF-8 character at the front of `s` (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF), or 0 when it is not one.
+std::size_t Utf8Length(std::string_view s) {
+  auto at = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char b = at(0);
+  if (b < 0x80) return 1;
+  std::size_t len = 0;
+  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+  if (b >= 0xC2 && b <= 0xDF) {
+    len = 2;
+  } else if (b >= 0xE0 && b <= 0xEF) {
+    len = 3;
+    if (b == 0xE0) lo = 0xA0;
+    if (b == 0xED) hi = 0x9F;
+  } else if (b >= 0xF0 && b <= 0xF4) {
+    len = 4;
+    if (b == 0xF0) lo = 0x90;
+    if (b == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (s.size() < len || at(1) < lo || at(1) > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k) {
+    if ((at(k) & 0xC0) != 0x80) return 0;
+  }
+  return len;
+}
+
 // A hypervisor's message as the controller takes it: control characters as spaces, at most
 // 1,024 bytes, cut at a UTF-8 character boundary.
 std::string ReportableError(std::string text) {
   // Bytes that are not UTF-8 become '?' here: left to the JSON encoder they would become three
   // bytes each and could push the text past the controller's limit, which refuses the report.
   for (std::size_t i = 0; i < text.size();) {
-    const auto b = static_cast<unsigned char>(text[i]);
-    const std::size_t len = b < 0x80           ? 1
-                            : (b >> 5) == 0x6  ? 2
-                            : (b >> 4) == 0xE  ? 3
-                            : (b >> 3) == 0x1E ? 4
-                                               : 0;
-    bool valid = len > 0 && i + len <= text.size();
-    for (std::size_t k = 1; valid && k < len; ++k) {
-      valid = (static_cast<unsigned char>(text[i + k]) & 0xC0) == 0x80;
-    }
-    if (!valid) {
+    const std::size_t len = Utf8Length(std::string_view(text).substr(i));
+    if (len == 0) {
       text[i++] = '?';
       continue;
     }
@@ -134,7 +155,10 @@ nlohmann::json MigrationsJson(const std::vector<MigrationResult>& migrations) {
     } else if (m.unmeasured) {
       j["unmeasured"] = true;
     } else {
-      j["error"] = ReportableError(m.error);
+      // The controller refuses an empty error (the result would then be resent, and refused,
+      // with every report); a state file of an earlier version may hold one.
+      j["error"] = m.error.empty() ? std::string("the migration failed (no message)")
+                                   : ReportableError(m.error);
     }
     list.push_back(std::move(j));
   }
