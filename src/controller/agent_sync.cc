@@ -80,6 +80,9 @@ struct SyncPlan {
   int observed = 0;  // reported instances desired on this host
   std::vector<std::string> missing;
   std::vector<std::string> foreign;
+  // VMs this report shows running on two hosts: a vGPU in use here whose UUID is observed in
+  // use on another host too (after a move while one of the hosts was cut off).
+  std::vector<DoubleRun> double_runs;
 
   [[nodiscard]] bool changes() const {
     return !create.empty() || !update.empty() || !remove.empty() || !vms.empty() ||
@@ -183,6 +186,13 @@ absl::StatusOr<SyncPlan> PlanSync(store::ReadTx& tx, const std::string& host,
       // UUIDs derive from the VM, so after a move the source reports the same UUID while it
       // tears its copy down; taking the row over would hide the VM's vGPU on its new host.
       const bool desired_where_observed = d.ok() && d->host != host && elsewhere->host == d->host;
+      if (d.ok() && r.active && elsewhere->active && elsewhere->host != host &&
+          (d->host == host || d->host == elsewhere->host)) {
+        plan.double_runs.push_back({.vm = d->vm,
+                                    .uuid = r.uuid,
+                                    .desired_on = d->host,
+                                    .also_on = d->host == host ? elsewhere->host : host});
+      }
       if (!desired_where_observed) {
         row.version = elsewhere->version;
         plan.update.push_back(row);
@@ -522,6 +532,30 @@ api::Response AgentSync::PutInstances(const api::Request& request) {
     }
   }
   if (!s.ok()) return api::Response::Error(s);
+  // A VM running on two hosts is an event at once (again only after kDoubleRunRealert).
+  std::vector<DoubleRun> alerts;
+  for (const DoubleRun& d : plan.double_runs) {
+    if (double_runs_.ShouldAlert(d.vm, now)) alerts.push_back(d);
+  }
+  if (!alerts.empty()) {
+    s = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
+      for (const DoubleRun& d : alerts) {
+        GPUFLEET_RETURN_IF_ERROR(AppendEvent(
+            tx, "vm.running-twice", StrCat("vm/", d.vm), actor,
+            StrCat("vm ", d.vm, " runs on ", d.desired_on, " and on ", d.also_on,
+                   ": both copies may write its disks; it is desired on ", d.desired_on,
+                   ", and the agent of ", d.also_on,
+                   " stops its copy when it next reconciles; power that copy off now if it "
+                   "does not"),
+            {{"desired_on", d.desired_on}, {"also_on", d.also_on}, {"uuid", d.uuid.ToString()}}));
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) {
+      for (const DoubleRun& d : alerts) double_runs_.Forget(d.vm);  // the next report tries again
+      return api::Response::Error(s);
+    }
+  }
   // A problem the host has not reported within the hour becomes an event; then it is kept.
   const std::vector<AgentErrorReport> fresh = errors_.Fresh(host, report->errors, now);
   if (!fresh.empty()) {

@@ -2,12 +2,15 @@
 #define GPUFLEET_CONTROLLER_AGENT_SYNC_H_
 
 #include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "api/router.h"
 #include "common/uuid.h"
 #include "controller/agent_errors.h"
@@ -100,6 +103,36 @@ struct DesiredState {
 // here goes "placed" -> "running" once all of them are observed, "running" -> "placed" when one
 // is missing (other phases are left alone). At most kMaxEventsPerKind events of each kind per
 // report, then one that counts the rest.
+// A VM seen running on two hosts at once (PlanSync): its vGPU UUID in use where it is desired
+// and on another host.
+struct DoubleRun {
+  std::string vm;
+  Uuid uuid;
+  std::string desired_on;
+  std::string also_on;
+};
+
+// When the last `vm.running-twice` event of each VM was recorded: one event when it is found,
+// another only if it still runs twice kDoubleRunRealert later. Thread-safe.
+class DoubleRunAlerts {
+ public:
+  static constexpr absl::Duration kDoubleRunRealert = absl::Minutes(10);
+  // True (and noted) when `vm` had no alert within kDoubleRunRealert.
+  bool ShouldAlert(const std::string& vm, absl::Time now) {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::erase_if(last_, [&](const auto& e) { return now - e.second >= kDoubleRunRealert; });
+    return last_.try_emplace(vm, now).second;
+  }
+  void Forget(const std::string& vm) {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_.erase(vm);
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, absl::Time> last_;
+};
+
 class AgentSync {
  public:
   // `on_observed_change` (may be empty) runs after a report changed the observed rows.
@@ -125,6 +158,7 @@ class AgentSync {
   std::function<void()> on_observed_change_;
   CreatableByHost creatable_;
   AgentErrorsByHost errors_;
+  DoubleRunAlerts double_runs_;
 };
 
 // True when the request's If-None-Match lists `etag` (a strong ETag with its quotes; W/ prefixes

@@ -363,6 +363,37 @@ TEST_F(AgentSyncTest, AMovedVmIsHeldOnItsNewHostWhileAnotherHostMayRunIt) {
   EXPECT_TRUE(holds("r730-2").empty()) << "it runs there now";
 }
 
+// A VM found in use on two hosts (its old host was cut off, not dead, when it moved) is an
+// event at once, from whichever report shows it; again only ten minutes later.
+TEST_F(AgentSyncTest, AVmRunningOnTwoHostsIsAnEvent) {
+  std::vector<std::string> web = CreateVm("web-1", 1);
+  ASSERT_EQ(web.size(), 1u);
+  nlohmann::json running = Instance(web[0]);
+  running["active"] = true;
+  ASSERT_EQ(Report({running})->status, 200);
+  MoveDesired(web[0], "r730-2", "");  // restarted on r730-2 while r730-1 was silent
+  ASSERT_EQ(Report({running}, "r730-2", other_agent_)->status, 200);
+  ASSERT_EQ(EventCount("vm.running-twice"), 1u);
+  nlohmann::json event =
+      JsonOf(tc_.Client().Get("/api/v1/events?kind=vm.running-twice", Bearer(viewer_)))["items"][0];
+  EXPECT_EQ(event["object"], "vm/web-1");
+  EXPECT_THAT(event["message"].get<std::string>(),
+              HasSubstr("vm web-1 runs on r730-2 and on r730-1"));
+  EXPECT_EQ(event["data"]["also_on"], "r730-1");
+  ASSERT_EQ(Report({running})->status, 200);  // r730-1 comes back, still running it
+  EXPECT_EQ(EventCount("vm.running-twice"), 1u) << "the same finding within ten minutes";
+  clock_.Advance(absl::Minutes(11));
+  ASSERT_EQ(Report({running})->status, 200);
+  ASSERT_EQ(EventCount("vm.running-twice"), 2u) << "still running twice";
+  event =
+      JsonOf(tc_.Client().Get("/api/v1/events?kind=vm.running-twice", Bearer(viewer_)))["items"][0];
+  EXPECT_EQ(event["data"]["desired_on"], "r730-2");
+  clock_.Advance(absl::Minutes(11));
+  ASSERT_EQ(Report({Instance(web[0])})->status, 200);  // stopped there, the mdev not yet gone
+  ASSERT_EQ(Report(kNothing)->status, 200);
+  EXPECT_EQ(EventCount("vm.running-twice"), 2u) << "a copy not in use is no double run";
+}
+
 // A source agent restarted during a live migration finds the VM gone and reports it migrated
 // without a pause: recorded as live-migrated, the wait cleared.
 TEST_F(AgentSyncTest, AMigrationWhosePauseWasNotMeasuredIsRecordedAsLive) {

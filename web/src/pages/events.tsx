@@ -7,7 +7,7 @@ import { dateTime } from '../format';
 import type { FleetEvent } from '../types';
 
 function tone(kind: string): string {
-  if (/down|fail|lost|expired|unlicensed|error|stuck/.test(kind)) return 'bad';
+  if (/down|fail|lost|expired|unlicensed|error|stuck|twice/.test(kind)) return 'bad';
   if (/expiring|maintenance|cancel|warn|hot/.test(kind)) return 'warn';
   if (/created|placed|ready|succeeded|enrolled|up$/.test(kind)) return 'ok';
   return 'muted';
