@@ -40,23 +40,6 @@ absl::StatusOr<std::vector<AgentErrorReport>> DecodeAgentErrors(const nlohmann::
   return out;
 }
 
-std::vector<AgentErrorReport> AgentErrorsByHost::Fresh(const std::string& host,
-                                                       const std::vector<AgentErrorReport>& errors,
-                                                       absl::Time now) const {
-  std::vector<AgentErrorReport> fresh;
-  std::lock_guard<std::mutex> lock(mu_);
-  auto entries = hosts_.find(host);
-  for (const AgentErrorReport& e : errors) {
-    const bool known =
-        entries != hosts_.end() &&
-        std::any_of(entries->second.begin(), entries->second.end(), [&](const Entry& x) {
-          return x.message == e.message && now - x.last_seen <= kAgentErrorMemory;
-        });
-    if (!known) fresh.push_back(e);
-  }
-  return fresh;
-}
-
 std::vector<AgentErrorReport> AgentErrorsByHost::Add(const std::string& host,
                                                      const std::vector<AgentErrorReport>& errors,
                                                      absl::Time now) {
@@ -84,6 +67,24 @@ std::vector<AgentErrorReport> AgentErrorsByHost::Add(const std::string& host,
                    [](const Entry& a, const Entry& b) { return a.last_seen > b.last_seen; });
   if (entries.size() > kMaxAgentErrors) entries.resize(kMaxAgentErrors);
   return fresh;
+}
+
+void AgentErrorsByHost::Withdraw(const std::string& host,
+                                 const std::vector<AgentErrorReport>& errors,
+                                 const std::vector<AgentErrorReport>& fresh) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto entries = hosts_.find(host);
+  if (entries == hosts_.end()) return;
+  for (const AgentErrorReport& e : errors) {
+    const bool created = std::any_of(fresh.begin(), fresh.end(), [&](const AgentErrorReport& f) {
+      return f.message == e.message;
+    });
+    std::erase_if(entries->second, [&](Entry& x) {
+      if (x.message != e.message) return false;
+      x.count -= e.count;
+      return created || x.count <= 0;
+    });
+  }
 }
 
 std::vector<AgentErrorsByHost::Entry> AgentErrorsByHost::Get(const std::string& host,

@@ -42,15 +42,15 @@ class AgentErrorsByHost {
     absl::Time first_seen;
     absl::Time last_seen;
   };
-  // Those of `errors` that are new for the host at `now` (not seen within kAgentErrorMemory):
-  // they become events.
-  [[nodiscard]] std::vector<AgentErrorReport> Fresh(const std::string& host,
-                                                    const std::vector<AgentErrorReport>& errors,
-                                                    absl::Time now) const;
-  // Adds a report's problems at `now`; returns those that are new for the host. Keeps the
-  // kMaxAgentErrors most recently seen per host.
+  // Adds a report's problems at `now`; returns those that are new for the host (not seen
+  // within kAgentErrorMemory): they become events. One call, one lock, so two reports at once
+  // cannot both find a message new. Keeps the kMaxAgentErrors most recently seen per host.
   std::vector<AgentErrorReport> Add(const std::string& host,
                                     const std::vector<AgentErrorReport>& errors, absl::Time now);
+  // Takes back an Add whose events could not be written (the agent sends the problems again):
+  // the entries it created go, the counts it added are subtracted.
+  void Withdraw(const std::string& host, const std::vector<AgentErrorReport>& errors,
+                const std::vector<AgentErrorReport>& fresh);
   // The host's problems seen within kAgentErrorMemory of `now`, most recent first.
   [[nodiscard]] std::vector<Entry> Get(const std::string& host, absl::Time now) const;
   void Forget(const std::string& host);

@@ -557,7 +557,7 @@ api::Response AgentSync::PutInstances(const api::Request& request) {
     }
   }
   // A problem the host has not reported within the hour becomes an event; then it is kept.
-  const std::vector<AgentErrorReport> fresh = errors_.Fresh(host, report->errors, now);
+  const std::vector<AgentErrorReport> fresh = errors_.Add(host, report->errors, now);
   if (!fresh.empty()) {
     s = context_.store->Write([&](store::WriteTx& tx) -> absl::Status {
       for (const AgentErrorReport& e : fresh) {
@@ -569,9 +569,11 @@ api::Response AgentSync::PutInstances(const api::Request& request) {
       }
       return absl::OkStatus();
     });
-    if (!s.ok()) return api::Response::Error(s);
+    if (!s.ok()) {
+      errors_.Withdraw(host, report->errors, fresh);  // the agent sends them again
+      return api::Response::Error(s);
+    }
   }
-  (void)errors_.Add(host, report->errors, now);
   creatable_.Set(host, std::move(report->creatable));
   return api::Response::Json({{"host", host},
                               {"observed", plan.observed},

@@ -5,9 +5,11 @@
 #include "controller/agent_sync.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "controller/test_util.h"
@@ -361,6 +363,36 @@ TEST_F(AgentSyncTest, AMovedVmIsHeldOnItsNewHostWhileAnotherHostMayRunIt) {
   set_state("r730-1", store::HostState::kReady);
   ASSERT_EQ(Report({running}, "r730-2", other_agent_)->status, 200);
   EXPECT_TRUE(holds("r730-2").empty()) << "it runs there now";
+}
+
+// Reports at once find a new message new only once (one event); an Add whose events could not
+// be written is taken back, so the agent's resend is new again and counted once.
+TEST(AgentErrorsByHostTest, OneReportFindsAMessageNewAndAFailedOneIsTakenBack) {
+  AgentErrorsByHost errors;
+  const absl::Time now = absl::FromUnixSeconds(1'800'000'000);
+  const std::vector<AgentErrorReport> report = {{.message = "sysfs: EIO", .count = 2}};
+  std::atomic<int> fresh{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&] { fresh += static_cast<int>(errors.Add("h1", report, now).size()); });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(fresh.load(), 1);
+  ASSERT_EQ(errors.Get("h1", now).size(), 1u);
+  EXPECT_EQ(errors.Get("h1", now)[0].count, 16);
+
+  const std::vector<AgentErrorReport> next = {{.message = "sysfs: EIO", .count = 3},
+                                              {.message = "list vms: timeout", .count = 1}};
+  const std::vector<AgentErrorReport> added = errors.Add("h1", next, now);
+  ASSERT_EQ(added.size(), 1u);
+  errors.Withdraw("h1", next, added);  // its event could not be written
+  ASSERT_EQ(errors.Get("h1", now).size(), 1u);
+  EXPECT_EQ(errors.Get("h1", now)[0].count, 16);
+  EXPECT_EQ(errors.Add("h1", next, now).size(), 1u) << "the resend is new again";
+  std::map<std::string, long long> counts;
+  for (const AgentErrorsByHost::Entry& e : errors.Get("h1", now)) counts[e.message] = e.count;
+  EXPECT_EQ(counts,
+            (std::map<std::string, long long>{{"sysfs: EIO", 19}, {"list vms: timeout", 1}}));
 }
 
 // A VM found in use on two hosts (its old host was cut off, not dead, when it moved) is an
